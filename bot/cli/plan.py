@@ -1,0 +1,5 @@
+"""``fluxbot`` subcommands for plan; registers on :data:`bot.cli.app.main`."""
+
+from __future__ import annotations
+
+from bot.cli.app import main  # noqa: F401
