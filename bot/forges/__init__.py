@@ -1,0 +1,1 @@
+"""Forge adapters: GitHub (gidgethub), GitLab (python-gitlab), local git; see ``base``."""

@@ -1,0 +1,63 @@
+"""Process-wide settings, read from the environment ONLY by entry points (``from_env``).
+
+The core and the jobs receive a :class:`Settings` value; nothing else reads ``os.environ``.
+Secrets are held in fields whose ``repr`` is masked so a settings object can be logged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an entry point configures."""
+
+    insecure_registries: tuple[str, ...] = ()
+    dry_run: bool = False
+    bot_login: str = "fluxbot[bot]"
+    cache_path: str | None = None  # SQLite file for the registry/delivery cache; None = memory
+    # GitHub App
+    github_api_url: str = "https://api.github.com"
+    github_app_id: str | None = None
+    github_private_key: str | None = field(default=None, repr=False)
+    github_webhook_secret: str | None = field(default=None, repr=False)
+    github_token: str | None = field(default=None, repr=False)
+    # GitLab
+    gitlab_url: str = "https://gitlab.com"
+    gitlab_token: str | None = field(default=None, repr=False)
+    gitlab_webhook_secret: str | None = field(default=None, repr=False)
+    # scheduler
+    schedule_interval: float = 3600.0
+    max_body_bytes: int = 25 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``FLUXBOT_*`` variables (``env`` defaults to the process environment)."""
+        e = os.environ if env is None else env
+        key = e.get("FLUXBOT_GITHUB_PRIVATE_KEY")
+        key_path = e.get("FLUXBOT_GITHUB_PRIVATE_KEY_PATH")
+        if not key and key_path:
+            with open(key_path, encoding="utf-8") as fh:
+                key = fh.read()
+        return cls(
+            insecure_registries=_split(e.get("FLUXBOT_INSECURE_REGISTRIES")),
+            dry_run=e.get("FLUXBOT_DRY_RUN", "").lower() in ("1", "true", "yes"),
+            bot_login=e.get("FLUXBOT_BOT_LOGIN", "fluxbot[bot]"),
+            cache_path=e.get("FLUXBOT_CACHE") or None,
+            github_api_url=e.get("FLUXBOT_GITHUB_API_URL", "https://api.github.com").rstrip("/"),
+            github_app_id=e.get("FLUXBOT_GITHUB_APP_ID") or None,
+            github_private_key=key or None,
+            github_webhook_secret=e.get("FLUXBOT_GITHUB_WEBHOOK_SECRET") or None,
+            github_token=e.get("FLUXBOT_GITHUB_TOKEN") or e.get("GITHUB_TOKEN") or None,
+            gitlab_url=e.get("FLUXBOT_GITLAB_URL", "https://gitlab.com").rstrip("/"),
+            gitlab_token=e.get("FLUXBOT_GITLAB_TOKEN") or None,
+            gitlab_webhook_secret=e.get("FLUXBOT_GITLAB_WEBHOOK_SECRET") or None,
+            schedule_interval=float(e.get("FLUXBOT_SCHEDULE_INTERVAL", "3600")),
+        )
