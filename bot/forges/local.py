@@ -1,0 +1,458 @@
+"""A :class:`~bot.forges.base.Forge` on a local git clone: branches are real, "PRs" are files.
+
+``fluxbot run --forge local`` needs no server: each group becomes a branch ``fluxbot/<group>``
+holding one commit on the default branch (built with plumbing in a private index, so the working
+tree and the current checkout are never touched), and each "pull request" is a JSON file under
+``.git/fluxbot/prs/`` so that ``list_prs``/``ensure_pr`` are idempotent across runs. The PR title
+and body are written to ``output`` (one ``<branch>.md`` file per PR) or printed to ``stream``.
+
+    async with LocalForge.open("/path/to/clone", output=None) as forge:
+        sha = await forge.ensure_branch("fluxbot/app", base, {"a.yaml": "..."}, "update app")
+
+A local PR is reported ``merged`` once its head commit is contained in its base branch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from bot.errors import ForgeError
+from bot.forges.base import Reaction, StatusState, is_yaml
+from bot.model import BRANCH_PREFIX, PRState, PullRequest
+
+GIT_TIMEOUT = 60.0
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "fluxbot",
+    "GIT_AUTHOR_EMAIL": "fluxbot@localhost",
+    "GIT_COMMITTER_NAME": "fluxbot",
+    "GIT_COMMITTER_EMAIL": "fluxbot@localhost",
+}
+
+
+@dataclass(frozen=True)
+class _GitResult:
+    stdout: bytes
+    returncode: int
+
+
+async def _git(
+    cwd: Path,
+    *args: str,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> _GitResult:
+    """Run ``git args`` in ``cwd`` (argv, no shell) with a timeout; ForgeError with stderr."""
+    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            "git",
+            *args,
+            cwd=str(cwd),
+            env=full_env,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except OSError as exc:
+        raise ForgeError(f"cannot run git: {exc}") from exc
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(stdin), GIT_TIMEOUT)
+    except TimeoutError as exc:
+        proc.kill()
+        await proc.wait()
+        raise ForgeError(f"git {args[0]} timed out after {GIT_TIMEOUT:.0f}s") from exc
+    if check and proc.returncode != 0:
+        msg = err.decode("utf-8", "replace").strip().splitlines()
+        raise ForgeError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}")
+    return _GitResult(out, proc.returncode or 0)
+
+
+def _pr_to_json(pr: PullRequest, comments: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "number": pr.number,
+        "branch": pr.branch,
+        "base": pr.base,
+        "title": pr.title,
+        "body": pr.body,
+        "state": pr.state.value,
+        "labels": list(pr.labels),
+        "comments": comments,
+    }
+
+
+class LocalForge:
+    """One local git repository seen as a forge (see module docstring)."""
+
+    kind = "local"
+
+    def __init__(
+        self,
+        path: Path,
+        git_dir: Path,
+        *,
+        base: str | None = None,
+        output: Path | None = None,
+        stream: IO[str] | None = None,
+    ) -> None:
+        self.path = path
+        self.repo = str(path)
+        self._git_dir = git_dir
+        self._base = base
+        self._output = output
+        self._stream = stream if stream is not None else sys.stdout
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        base: str | None = None,
+        output: str | Path | None = None,
+        stream: IO[str] | None = None,
+    ) -> AsyncIterator[LocalForge]:
+        """A forge on the clone at ``path`` (ForgeError when it is not a git work tree)."""
+        root = Path(path).resolve()
+        if not root.is_dir():
+            raise ForgeError(f"not a directory: {root}")
+        res = await _git(root, "rev-parse", "--show-toplevel", "--git-common-dir", check=False)
+        if res.returncode != 0:
+            raise ForgeError(f"not a git repository: {root}")
+        top, common = res.stdout.decode().splitlines()[:2]
+        git_dir = Path(common) if Path(common).is_absolute() else root / common
+        out = Path(output) if output is not None else None
+        yield cls(Path(top), git_dir.resolve(), base=base, output=out, stream=stream)
+
+    # ------------------------------------------------------------------ branches and trees
+
+    async def default_branch(self) -> str:
+        if self._base:
+            return self._base
+        res = await _git(self.path, "symbolic-ref", "--short", "-q", "HEAD", check=False)
+        name = res.stdout.decode().strip()
+        if res.returncode != 0 or not name:
+            raise ForgeError("HEAD is detached: pass the base branch explicitly")
+        if name.startswith(BRANCH_PREFIX):
+            raise ForgeError(f"the checkout is on {name}: switch back to the default branch")
+        return name
+
+    async def branch_sha(self, branch: str) -> str | None:
+        res = await _git(
+            self.path, "rev-parse", "--verify", "-q", f"refs/heads/{branch}^{{commit}}", check=False
+        )
+        return res.stdout.decode().strip() or None if res.returncode == 0 else None
+
+    async def _resolve(self, ref: str) -> str:
+        res = await _git(self.path, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}", check=False)
+        if res.returncode != 0:
+            raise ForgeError(f"unknown ref: {ref}")
+        return res.stdout.decode().strip()
+
+    async def read_tree(self, ref: str, want: Callable[[str], bool] = is_yaml) -> dict[str, str]:
+        sha = await self._resolve(ref)
+        listing = await _git(self.path, "ls-tree", "-r", "-z", sha)
+        blobs: list[tuple[str, str]] = []
+        for entry in listing.stdout.split(b"\0"):
+            if not entry:
+                continue
+            meta, _, name = entry.partition(b"\t")
+            mode, kind, obj = meta.decode().split()
+            path = name.decode("utf-8", "surrogateescape")
+            if kind == "blob" and mode != "120000" and want(path):
+                blobs.append((path, obj))
+        if not blobs:
+            return {}
+        batch = await _git(
+            self.path, "cat-file", "--batch", stdin="".join(f"{o}\n" for _, o in blobs).encode()
+        )
+        data, pos, out = batch.stdout, 0, {}
+        for path, _obj in blobs:
+            eol = data.index(b"\n", pos)
+            size = int(data[pos:eol].split()[2])
+            content = data[eol + 1 : eol + 1 + size]
+            pos = eol + 1 + size + 1
+            try:
+                out[path] = content.decode("utf-8")
+            except UnicodeDecodeError:
+                continue  # not text: nothing fluxbot can edit
+        return out
+
+    async def ensure_branch(
+        self, branch: str, base_sha: str, files: Mapping[str, str], message: str
+    ) -> str:
+        async with self._lock:
+            return await self._ensure_branch(branch, base_sha, files, message)
+
+    async def _ensure_branch(
+        self, branch: str, base_sha: str, files: Mapping[str, str], message: str
+    ) -> str:
+        head = await _git(self.path, "symbolic-ref", "-q", "HEAD", check=False)
+        if head.stdout.decode().strip() == f"refs/heads/{branch}":
+            raise ForgeError(f"{branch} is checked out: switch to another branch first")
+        index = self._git_dir / "fluxbot" / f"index-{os.getpid()}"
+        index.parent.mkdir(parents=True, exist_ok=True)
+        env = {"GIT_INDEX_FILE": str(index)}
+        try:
+            await _git(self.path, "read-tree", base_sha, env=env)
+            modes = await self._modes(base_sha, files)
+            lines = []
+            for path, text in sorted(files.items()):
+                blob = await _git(
+                    self.path, "hash-object", "-w", "--stdin", stdin=text.encode("utf-8")
+                )
+                lines.append(f"{modes.get(path, '100644')} {blob.stdout.decode().strip()}\t{path}")
+            await _git(
+                self.path,
+                "update-index",
+                "--index-info",
+                stdin=("\n".join(lines) + "\n").encode(),
+                env=env,
+            )
+            tree = (await _git(self.path, "write-tree", env=env)).stdout.decode().strip()
+        finally:
+            index.unlink(missing_ok=True)
+        current = await self.branch_sha(branch)
+        if current is not None:
+            info = await _git(self.path, "log", "-1", "--format=%T %P", current)
+            parts = info.stdout.decode().split()
+            if parts[0] == tree and parts[1:] == [base_sha]:
+                return current
+        env_commit = {**_IDENTITY, **self._identity_from_config()}
+        commit = await _git(
+            self.path, "commit-tree", tree, "-p", base_sha, stdin=message.encode(), env=env_commit
+        )
+        sha = commit.stdout.decode().strip()
+        await _git(
+            self.path,
+            "update-ref",
+            "-m",
+            "fluxbot: update branch",
+            f"refs/heads/{branch}",
+            sha,
+            *([current] if current else []),
+        )
+        return sha
+
+    def _identity_from_config(self) -> dict[str, str]:
+        """The author/committer, when the environment overrides the fluxbot identity."""
+        keys = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
+        return {k: os.environ[k] for k in keys if os.environ.get(k)}
+
+    async def _modes(self, base_sha: str, files: Mapping[str, str]) -> dict[str, str]:
+        """File modes at ``base_sha`` of the paths we write (keeps an executable bit)."""
+        if not files:
+            return {}
+        res = await _git(self.path, "ls-tree", "-z", base_sha, "--", *sorted(files))
+        modes = {}
+        for entry in res.stdout.split(b"\0"):
+            if entry:
+                meta, _, name = entry.partition(b"\t")
+                modes[name.decode("utf-8", "surrogateescape")] = meta.decode().split()[0]
+        return modes
+
+    async def delete_branch(self, branch: str) -> None:
+        if await self.branch_sha(branch) is not None:
+            await _git(self.path, "update-ref", "-d", f"refs/heads/{branch}")
+
+    # ------------------------------------------------------------------ PRs as files
+
+    @property
+    def _prs_dir(self) -> Path:
+        return self._git_dir / "fluxbot" / "prs"
+
+    def _load_all(self) -> list[dict[str, Any]]:
+        if not self._prs_dir.is_dir():
+            return []
+        out = []
+        for file in self._prs_dir.glob("*.json"):
+            try:
+                out.append(json.loads(file.read_text(encoding="utf-8")))
+            except (OSError, ValueError) as exc:
+                raise ForgeError(f"unreadable local PR file {file.name}: {exc}") from exc
+        return sorted(out, key=lambda d: -int(d["number"]))
+
+    def _save(self, data: dict[str, Any]) -> None:
+        self._prs_dir.mkdir(parents=True, exist_ok=True)
+        file = self._prs_dir / f"{int(data['number'])}.json"
+        tmp = file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        tmp.replace(file)
+
+    def _data(self, number: int) -> dict[str, Any]:
+        file = self._prs_dir / f"{number}.json"
+        if not file.is_file():
+            raise ForgeError(f"no local PR #{number}")
+        data: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
+        return data
+
+    async def _to_pr(self, data: dict[str, Any]) -> PullRequest:
+        head = await self.branch_sha(data["branch"]) or ""
+        state = PRState(data["state"])
+        merge_sha = None
+        if state is PRState.OPEN and head:
+            base = await self.branch_sha(data["base"])
+            if base:
+                res = await _git(self.path, "merge-base", "--is-ancestor", head, base, check=False)
+                if res.returncode == 0:
+                    state, merge_sha = PRState.MERGED, base
+        return PullRequest(
+            number=int(data["number"]),
+            branch=data["branch"],
+            base=data["base"],
+            title=data["title"],
+            body=data["body"],
+            state=state,
+            head_sha=head,
+            merge_sha=merge_sha,
+            url=str(self._pr_file(data["branch"])) if self._output else "",
+            author="fluxbot",
+            labels=tuple(data.get("labels", ())),
+        )
+
+    def _pr_file(self, branch: str) -> Path:
+        assert self._output is not None
+        return self._output / (branch.replace("/", "-") + ".md")
+
+    async def list_prs(self) -> list[PullRequest]:
+        return [
+            await self._to_pr(d)
+            for d in self._load_all()
+            if str(d.get("branch", "")).startswith(BRANCH_PREFIX)
+        ]
+
+    async def get_pr(self, number: int) -> PullRequest:
+        return await self._to_pr(self._data(number))
+
+    async def ensure_pr(
+        self,
+        branch: str,
+        base: str,
+        title: str,
+        body: str,
+        labels: Sequence[str] = (),
+        reviewers: Sequence[str] = (),
+    ) -> tuple[PullRequest, bool]:
+        async with self._lock:
+            existing = [d for d in self._load_all() if d["branch"] == branch]
+            open_ = [d for d in existing if d["state"] == PRState.OPEN.value]
+            created = not open_
+            if open_:
+                data = open_[0]
+                changed = (data["title"], data["body"], data["base"], data.get("labels")) != (
+                    title,
+                    body,
+                    base,
+                    list(labels),
+                )
+            else:
+                numbers = [int(d["number"]) for d in self._load_all()]
+                data = {"number": max(numbers, default=0) + 1, "comments": []}
+                changed = True
+            data.update(
+                branch=branch,
+                base=base,
+                title=title,
+                body=body,
+                state=PRState.OPEN.value,
+                labels=list(labels),
+                reviewers=list(reviewers),
+            )
+            if changed:
+                self._save(data)
+            self._publish(data, created, changed)
+            return await self._to_pr(data), created
+
+    def _publish(self, data: dict[str, Any], created: bool, changed: bool) -> None:
+        """Write the PR text to the output directory, or print it when it is new or changed."""
+        text = f"# {data['title']}\n\n{data['body'].rstrip()}\n"
+        if self._output is not None:
+            self._output.mkdir(parents=True, exist_ok=True)
+            file = self._pr_file(data["branch"])
+            if not file.is_file() or file.read_text(encoding="utf-8") != text:
+                file.write_text(text, encoding="utf-8")
+        elif changed:
+            verb = "opened" if created else "updated"
+            rule = "─" * 72
+            self._stream.write(
+                f"{rule}\nPR #{data['number']} {verb}: {data['branch']} → {data['base']}\n"
+                f"{rule}\n{text}\n"
+            )
+            self._stream.flush()
+
+    async def close_pr(self, number: int, comment: str | None = None) -> None:
+        data = self._data(number)
+        if comment:
+            data.setdefault("comments", []).append(
+                {"id": len(data["comments"]) + 1, "body": comment}
+            )
+        data["state"] = PRState.CLOSED.value
+        self._save(data)
+
+    async def update_pr_body(self, number: int, body: str) -> None:
+        data = self._data(number)
+        data["body"] = body
+        self._save(data)
+
+    async def ensure_comment(self, number: int, marker: str, body: str) -> None:
+        data = self._data(number)
+        comments = data.setdefault("comments", [])
+        for c in comments:
+            if marker in c["body"]:
+                c["body"] = body
+                break
+        else:
+            comments.append({"id": len(comments) + 1, "body": body})
+        self._save(data)
+
+    async def comment(self, number: int, body: str) -> None:
+        data = self._data(number)
+        comments = data.setdefault("comments", [])
+        comments.append({"id": len(comments) + 1, "body": body})
+        self._save(data)
+
+    async def comments(self, number: int) -> list[str]:
+        """Bodies of the comments on a local PR (for tests and the CLI)."""
+        return [c["body"] for c in self._data(number).get("comments", [])]
+
+    async def react(self, number: int, comment_id: int, reaction: Reaction) -> None:
+        data = self._data(number)
+        data.setdefault("reactions", []).append([comment_id, reaction.value])
+        self._save(data)
+
+    async def can_write(self, user: str) -> bool:
+        return True  # whoever runs the CLI owns the clone
+
+    @property
+    def _status_file(self) -> Path:
+        return self._git_dir / "fluxbot" / "statuses.json"
+
+    async def set_status(
+        self, sha: str, context: str, state: StatusState, description: str, url: str | None = None
+    ) -> None:
+        file = self._status_file
+        data: dict[str, dict[str, str]] = (
+            json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+        )
+        data.setdefault(sha, {})[context] = state.value
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+
+    async def commit_statuses(self, sha: str) -> dict[str, StatusState]:
+        file = self._status_file
+        if not file.is_file():
+            return {}
+        data = json.loads(file.read_text(encoding="utf-8"))
+        return {k: StatusState(v) for k, v in data.get(sha, {}).items()}
+
+
+__all__ = ["LocalForge"]

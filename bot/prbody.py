@@ -1,0 +1,164 @@
+"""PR text for an update group: title, markdown body with the hidden state marker, commit message.
+
+Pure: everything here is a function of the :class:`~bot.model.UpdateGroup` (and the marker's
+ignores), so re-running a job renders byte-identical text and ``ensure_pr`` sees no change.
+
+    >>> from bot.model import Update, UpdateGroup
+    >>> g = UpdateGroup("ghcr.io-o-app", (Update("a.yaml", 3, "ghcr.io/o/app", "1.0", "1.1"),))
+    >>> pr_title(g)
+    'Update ghcr.io/o/app to 1.1'
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.marker import PRMarker
+from bot.model import Ignore, Update, UpdateGroup
+
+DEFAULT_COMMIT_TEMPLATE = "{title}\n\n{updates}\n"
+_SHORT_DIGEST = 19  # "sha256:" + 12 hex digits
+
+
+def _images(group: UpdateGroup) -> list[str]:
+    return list(dict.fromkeys(u.image for u in group.updates))
+
+
+def _version(tag: str, digest: str | None) -> str:
+    return f"{tag}@{digest[:_SHORT_DIGEST]}" if digest else tag
+
+
+def pr_title(group: UpdateGroup) -> str:
+    """``Update <image> to <tag>`` for one image, ``Update N images (<group>)`` for several."""
+    images = _images(group)
+    if len(images) == 1:
+        news = list(dict.fromkeys(u.new for u in group.updates))
+        target = news[0] if len(news) == 1 else ", ".join(news)
+        return f"Update {images[0]} to {target}"
+    return f"Update {len(images)} images ({group.name})"
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a markdown table cell and inline code."""
+    return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return f"`{_cell(text)}`" if text else ""
+
+
+def release_links(update: Update) -> list[tuple[str, str]]:
+    """(label, url) links for an update: its source and, on GitHub/GitLab, the releases page."""
+    if not update.source_url:
+        return []
+    url = update.source_url.rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        return []
+    links = [("source", url)]
+    if parts.netloc == "github.com" and parts.path.count("/") == 2:
+        links.append(("release notes", f"{url}/releases"))
+    elif parts.netloc.startswith("gitlab.") and parts.path.count("/") >= 2:
+        links.append(("release notes", f"{url}/-/releases"))
+    return links
+
+
+def updates_table(updates: Sequence[Update]) -> str:
+    """The markdown table: image, change, file:line, policy."""
+    rows = [
+        "| Image | Change | File | Policy |",
+        "|---|---|---|---|",
+    ]
+    for u in updates:
+        change = f"{_code(_version(u.old, u.old_digest))} → {_code(_version(u.new, u.new_digest))}"
+        where = _code(f"{u.path}:{u.line}")
+        rows.append(f"| {_code(u.image)} | {change} | {where} | {_cell(u.policy) or '—'} |")
+    return "\n".join(rows)
+
+
+def pr_body(group: UpdateGroup, ignores: Sequence[Ignore] = (), *, footer: str = "") -> str:
+    """The PR body: summary, table, links, reasons, and the hidden :class:`PRMarker`."""
+    images = _images(group)
+    n = len(group.updates)
+    lines = [
+        f"fluxbot updates {n} image reference{'s' if n != 1 else ''} "
+        f"({len(images)} image{'s' if len(images) != 1 else ''}) in group `{_cell(group.name)}`.",
+        "",
+        updates_table(group.updates),
+        "",
+    ]
+    seen: set[tuple[str, str]] = set()
+    link_lines = []
+    for u in group.updates:
+        if (u.image, u.new) in seen:
+            continue
+        seen.add((u.image, u.new))
+        links = release_links(u)
+        if links:
+            joined = " · ".join(f"[{label}]({url})" for label, url in links)
+            link_lines.append(f"- {_code(u.image)} {_code(u.new)}: {joined}")
+    if link_lines:
+        lines += ["### Release notes", "", *link_lines, ""]
+    reasons = [
+        f"- {_code(f'{u.path}:{u.line}')} ({u.site or 'reference'}"
+        f"{', Kustomization ' + _code(u.kustomization) if u.kustomization else ''}): "
+        f"{_cell(u.reason) or 'newer version'}"
+        for u in group.updates
+    ]
+    lines += [
+        "<details><summary>Why these versions</summary>",
+        "",
+        *reasons,
+        "",
+        "</details>",
+        "",
+        "Closing this PR without merging it ignores these versions (and older ones) from then on.",
+    ]
+    if footer:
+        lines += ["", footer.rstrip()]
+    marker = PRMarker(group=group.name, updates=group.updates, ignores=tuple(ignores))
+    lines += ["", marker.render(), ""]
+    return "\n".join(lines)
+
+
+class _Lenient(string.Formatter):
+    """A formatter that leaves unknown ``{fields}`` as written instead of raising."""
+
+    def get_value(self, key: int | str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        if isinstance(key, str) and key not in kwargs:
+            return "{" + key + "}"
+        return super().get_value(key, args, kwargs)
+
+
+def commit_message(group: UpdateGroup, template: str | None = None) -> str:
+    """The commit message from a config template.
+
+    Fields: ``{title}``, ``{group}``, ``{images}`` (comma-separated), ``{updates}`` (one
+    ``- image old → new (path:line)`` line each), and for single-image groups ``{image}``,
+    ``{old}``, ``{new}``. Unknown fields stay as written.
+    """
+    images = _images(group)
+    fields: dict[str, str] = {
+        "title": pr_title(group),
+        "group": group.name,
+        "images": ", ".join(images),
+        "updates": "\n".join(
+            f"- {u.image} {_version(u.old, u.old_digest)} → {_version(u.new, u.new_digest)}"
+            f" ({u.path}:{u.line})"
+            for u in group.updates
+        ),
+    }
+    if len(images) == 1:
+        first = group.updates[0]
+        fields |= {"image": first.image, "old": first.old, "new": first.new}
+    try:
+        text = _Lenient().format(template or DEFAULT_COMMIT_TEMPLATE, **fields)
+    except (ValueError, IndexError):  # a stray brace: use the template literally
+        text = template or DEFAULT_COMMIT_TEMPLATE
+    return text.strip() + "\n"
+
+
+__all__ = ["DEFAULT_COMMIT_TEMPLATE", "commit_message", "pr_body", "pr_title", "release_links"]
