@@ -1,0 +1,1 @@
+"""Flux objects, the Kustomization graph, rendering and the object diff."""

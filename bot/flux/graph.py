@@ -1,0 +1,306 @@
+"""Which Flux Kustomization deploys which file of the repository, and what a change affects.
+
+A Kustomization belongs to this repository when its ``sourceRef`` is the repository's own
+GitRepository (``flux-system/flux-system`` by Flux bootstrap convention, or one whose URL is
+given) or an ExternalArtifact that an ArtifactGenerator assembles from it by copy rules. Each such
+Kustomization is a :class:`Node` with a *view* (artifact path → repository path) and the set of
+repository files it reads, found by following ``kustomization.yaml`` files as kustomize does.
+
+    >>> graph = FluxGraph.from_tree(tree)          # tree: {path: text}
+    >>> graph.owner("kubernetes/apps/default/atuin/app/helmrelease.yaml")
+    'default/atuin'
+"""
+
+from __future__ import annotations
+
+import bisect
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from bot.flux.objects import (
+    KUSTOMIZATION_FILES,
+    ArtifactGenerator,
+    CopyRule,
+    FluxObjects,
+    GitRepository,
+    Kustomization,
+    KustomizeFile,
+    ObjectKey,
+    SourceRef,
+    parse_tree,
+)
+
+SELF_SOURCE = SourceRef("GitRepository", "flux-system", "flux-system")
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A doublestar glob (``**`` crosses ``/``; ``*`` and ``?`` do not) as an anchored regex."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def _glob_prefix(pattern: str) -> str:
+    parts = pattern.split("/")
+    fixed: list[str] = []
+    for part in parts:
+        if any(c in part for c in "*?["):
+            break
+        fixed.append(part)
+    if len(fixed) == len(parts):  # no glob: a single file or directory
+        return "/".join(fixed[:-1])
+    return "/".join(fixed)
+
+
+def copy_view(rules: Iterable[CopyRule], files: Iterable[str]) -> dict[str, str]:
+    """Apply ArtifactGenerator copy rules to repository ``files``: artifact path → repo path."""
+    files = sorted(files)
+    view: dict[str, str] = {}
+    for rule in rules:
+        pattern = rule.pattern.strip("/")
+        prefix = _glob_prefix(pattern)
+        is_glob = any(c in pattern for c in "*?[")
+        regex = glob_regex(pattern)
+        excludes = [glob_regex(x if "/" in x else "**/" + x) for x in rule.exclude]
+        for path in files:
+            if is_glob:
+                if not regex.match(path):
+                    continue
+            elif not (path == pattern or path.startswith(pattern + "/")):
+                continue
+            rel = path[len(prefix) + 1 :] if prefix else path
+            if any(x.match(rel) for x in excludes):
+                continue
+            if not is_glob and path == pattern and rule.to and not rule.to.endswith("/"):
+                dest = rule.to
+            else:
+                dest = posixpath.join(rule.to, rel) if rule.to else rel
+            view[posixpath.normpath(dest)] = path
+    return view
+
+
+@dataclass(frozen=True)
+class Node:
+    """A Kustomization of this repository: where its files come from and which it reads."""
+
+    ks: Kustomization
+    label: str
+    view: Mapping[str, str] | None = field(compare=False, hash=False, repr=False)
+    deploys: frozenset[str] = field(default=frozenset(), compare=False, hash=False, repr=False)
+    inputs: frozenset[str] = field(default=frozenset(), compare=False, hash=False, repr=False)
+
+    @property
+    def key(self) -> ObjectKey:
+        return self.ks.key
+
+    def repo_path(self, view_path: str) -> str | None:
+        """The repository file behind a path of this Kustomization's source."""
+        return view_path if self.view is None else self.view.get(view_path)
+
+
+class _Files:
+    """A sorted list of paths (in one source view) with directory queries."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self.paths = sorted(paths)
+        self.set = frozenset(self.paths)
+
+    def under(self, directory: str) -> list[str]:
+        if not directory:
+            return self.paths
+        lo = bisect.bisect_left(self.paths, directory + "/")
+        hi = bisect.bisect_left(self.paths, directory + "0")  # "0" sorts right after "/"
+        return self.paths[lo:hi]
+
+    def kustomization(self, directory: str) -> str | None:
+        for name in KUSTOMIZATION_FILES:
+            cand = posixpath.join(directory, name) if directory else name
+            if cand in self.set:
+                return cand
+        return None
+
+
+def _closure(
+    root: str,
+    extra_components: Iterable[str],
+    files: _Files,
+    kustomize: Mapping[str, KustomizeFile],
+    to_repo: Mapping[str, str] | None,
+) -> set[str]:
+    """Every view path a kustomize build of ``root`` reads (as kustomize-controller builds it)."""
+    found: set[str] = set()
+    seen: set[str] = set()
+    todo = [root] + [
+        d for c in extra_components if (d := KustomizeFile.resolve(root, c)) is not None
+    ]
+    while todo:
+        directory = todo.pop()
+        if directory in seen:
+            continue
+        seen.add(directory)
+        kpath = files.kustomization(directory)
+        if kpath is None:
+            # kustomize-controller generates a kustomization listing every manifest below the
+            # dir; a sub-directory with its own kustomization file is one resource, not walked
+            below = files.under(directory)
+            kdirs = sorted(
+                {
+                    posixpath.dirname(p)
+                    for p in below
+                    if posixpath.basename(p) in KUSTOMIZATION_FILES
+                }
+            )
+            nested: list[str] = []
+            for kdir in kdirs:  # sorted: an ancestor comes before its descendants
+                if not any(kdir.startswith(n + "/") for n in nested):
+                    nested.append(kdir)
+                    todo.append(kdir)
+            for path in below:
+                if path.endswith((".yaml", ".yml")) and not any(
+                    path.startswith(n + "/") for n in nested
+                ):
+                    found.add(path)
+            continue
+        found.add(kpath)
+        repo_kpath = kpath if to_repo is None else to_repo.get(kpath, "")
+        kf = kustomize.get(posixpath.dirname(repo_kpath))
+        if kf is None:
+            continue
+        for entry in kf.resources + kf.components:
+            target = KustomizeFile.resolve(directory, entry)
+            if target is None:
+                continue
+            if target in files.set:
+                found.add(target)
+            else:
+                todo.append(target)
+        for entry in kf.patch_files + kf.other_files:
+            target = KustomizeFile.resolve(directory, entry)
+            if target is not None and target in files.set:
+                found.add(target)
+    return found
+
+
+def _common_prefix(a: str, b: str) -> int:
+    return len(posixpath.commonpath([a, b])) if a and b else 0
+
+
+class FluxGraph:
+    """The Kustomizations of one tree and the files each reads."""
+
+    def __init__(
+        self, objects: FluxObjects, files: Iterable[str], repo_urls: Iterable[str] = ()
+    ) -> None:
+        self.objects = objects
+        self.files = _Files(files)
+        urls = {_norm_url(u) for u in repo_urls}
+        self.self_sources = {SELF_SOURCE} | {
+            SourceRef("GitRepository", g.name, g.namespace)
+            for g in objects.of(GitRepository)
+            if _norm_url(g.url) in urls
+        }
+        self.nodes: list[Node] = []
+        keys = [k.key for k in objects.kustomizations]
+        for ks in objects.kustomizations:
+            view = self._view(ks)
+            if isinstance(view, bool):
+                continue
+            label = ks.key.ref
+            if keys.count(ks.key) > 1:
+                label += f" ({posixpath.dirname(ks.file) or '.'})"
+            self.nodes.append(self._node(ks, label, view))
+
+    @classmethod
+    def from_tree(cls, tree: Mapping[str, str], repo_urls: Iterable[str] = ()) -> FluxGraph:
+        return cls(parse_tree(tree), tree.keys(), repo_urls)
+
+    def _view(self, ks: Kustomization) -> dict[str, str] | bool | None:
+        """``None`` for the repository itself, a copy view for an artifact, False if foreign."""
+        ref = ks.source_ref
+        if ref.kind == "GitRepository":
+            return None if ref in self.self_sources else False
+        if ref.kind != "ExternalArtifact":
+            return False
+        best: tuple[int, ArtifactGenerator, int] | None = None
+        for gen in self.objects.of(ArtifactGenerator):
+            if gen.namespace != ref.namespace:
+                continue
+            for i, art in enumerate(gen.artifacts):
+                if art.name == ref.name:
+                    score = _common_prefix(posixpath.dirname(gen.file), posixpath.dirname(ks.file))
+                    if best is None or score > best[0]:
+                        best = (score, gen, i)
+        if best is None:
+            return False
+        gen, art = best[1], best[1].artifacts[best[2]]
+        rules = [r for r in art.copy if gen.sources.get(r.source) in self.self_sources]
+        if not rules:
+            return False
+        return copy_view(rules, self.files.paths)
+
+    def _node(self, ks: Kustomization, label: str, view: dict[str, str] | None) -> Node:
+        vfiles = self.files if view is None else _Files(view)
+        found = _closure(ks.path, ks.components, vfiles, self.objects.kustomize, view)
+        deploys = frozenset(p for f in found if (p := f if view is None else view.get(f)))
+        inputs = set(deploys) | {ks.file}
+        for ref in ks.substitute_from:
+            for obj in self.objects.config:
+                if (
+                    obj.key.kind == ref.kind
+                    and obj.key.name == ref.name
+                    and (obj.key.namespace in ("", ks.namespace))
+                ):
+                    inputs.add(obj.file)
+        return Node(ks, label, view, deploys, frozenset(inputs))
+
+    def owner_node(self, path: str) -> Node | None:
+        """The most specific Kustomization that deploys ``path`` (deepest ``spec.path``)."""
+        best: Node | None = None
+        for node in self.nodes:
+            if path in node.deploys and (
+                best is None or node.ks.path.count("/") > best.ks.path.count("/")
+            ):
+                best = node
+        return best
+
+    def owner(self, path: str) -> str | None:
+        """``namespace/name`` of the Kustomization that deploys ``path``, or ``None``."""
+        node = self.owner_node(path)
+        return node.key.ref if node is not None else None
+
+    def parent(self, node: Node) -> Node | None:
+        """The Kustomization whose build contains ``node``'s own definition."""
+        owner = self.owner_node(node.ks.file)
+        return owner if owner is not None and owner is not node else None
+
+    def affected_nodes(self, changed_paths: Iterable[str]) -> list[Node]:
+        """Kustomizations that read any changed file, in graph order."""
+        changed = set(changed_paths)
+        return [n for n in self.nodes if n.inputs & changed]
+
+    def affected(self, changed_paths: Iterable[str]) -> set[ObjectKey]:
+        return {n.key for n in self.affected_nodes(changed_paths)}
+
+
+def _norm_url(url: str) -> str:
+    url = url.strip().removesuffix("/").removesuffix(".git")
+    url = re.sub(r"^(ssh://)?git@([^:/]+)[:/]", r"https://\2/", url)
+    return url.lower()

@@ -1,0 +1,93 @@
+"""Which Kustomization deploys a file, and what a change affects (GitRepository, artifacts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.flux.graph import FluxGraph, copy_view, glob_regex
+from bot.flux.objects import CopyRule
+from tests.support.paths import FLUX_EXAMPLE, ONEDR0P
+
+
+def _tree(base: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(base)): p.read_text(encoding="utf-8", errors="replace")
+        for p in base.rglob("*")
+        if p.is_file() and ".git" not in p.parts
+    }
+
+
+def test_glob_and_copy_rules() -> None:
+    assert glob_regex("apps/**").match("apps/a/b.yaml")
+    assert not glob_regex("apps/*.yaml").match("apps/a/b.yaml")
+    assert glob_regex("**/*.md").match("README.md")
+    files = ["apps/base/a.yaml", "apps/base/x/b.yaml", "apps/staging/k.yaml", "apps/base/README.md"]
+    view = copy_view(
+        [
+            CopyRule("m", "apps/base/**", "base/", ("*.md",)),
+            CopyRule("m", "apps/staging/**", "st/"),
+        ],
+        files,
+    )
+    assert view == {
+        "base/a.yaml": "apps/base/a.yaml",
+        "base/x/b.yaml": "apps/base/x/b.yaml",
+        "st/k.yaml": "apps/staging/k.yaml",
+    }
+    assert copy_view([CopyRule("m", "apps/base/a.yaml", "one.yaml")], files) == {
+        "one.yaml": "apps/base/a.yaml"
+    }
+
+
+def test_onedr0p_owner_and_affected() -> None:
+    graph = FluxGraph.from_tree(_tree(ONEDR0P))
+    assert graph.owner("kubernetes/apps/default/atuin/app/helmrelease.yaml") == "default/atuin"
+    assert graph.owner("kubernetes/apps/default/atuin/ks.yaml") == "flux-system/cluster-apps"
+    assert graph.owner("README.md") is None
+    assert graph.owner(".github/labels.yaml") is None
+    labels = {
+        n.label
+        for n in graph.affected_nodes(["kubernetes/apps/default/atuin/app/helmrelease.yaml"])
+    }
+    assert labels == {"default/atuin"}
+    # a Kustomization's own definition: itself (spec) and its parent (renders it)
+    labels = {n.label for n in graph.affected_nodes(["kubernetes/apps/default/atuin/ks.yaml"])}
+    assert labels == {"default/atuin", "flux-system/cluster-apps"}
+    # a component shared by many apps affects each of them
+    shared = graph.affected_nodes(["kubernetes/components/kopiur/backup/pvc.yaml"])
+    assert len(shared) >= 10
+    assert graph.affected(["README.md"]) == set()
+
+
+def test_flux_example_artifact_generator_per_cluster() -> None:
+    graph = FluxGraph.from_tree(_tree(FLUX_EXAMPLE))
+    assert graph.owner("apps/base/podinfo/release.yaml") == "flux-system/apps"
+    assert graph.owner("infrastructure/configs/gateway.yaml") == "flux-system/infra-configs"
+    staging = {n.label for n in graph.affected_nodes(["apps/staging/podinfo-values.yaml"])}
+    assert staging == {"flux-system/apps (clusters/staging)"}
+    both = {n.label for n in graph.affected_nodes(["apps/base/podinfo/release.yaml"])}
+    assert both == {"flux-system/apps (clusters/staging)", "flux-system/apps (clusters/production)"}
+    node = next(n for n in graph.nodes if n.label == "flux-system/apps (clusters/staging)")
+    assert node.repo_path("base/podinfo/release.yaml") == "apps/base/podinfo/release.yaml"
+    assert node.repo_path("staging/kustomization.yaml") == "apps/staging/kustomization.yaml"
+    assert graph.affected(["README.md", "clusters/staging/flux-system/gotk-sync.yaml"]) == set()
+
+
+def test_substitute_from_configmap_is_an_input() -> None:
+    tree = {
+        "clusters/vars.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+        "metadata: {name: vars, namespace: flux-system}\n"
+        "data: {X: '1'}\n",
+        "clusters/apps.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        "metadata: {name: apps, namespace: flux-system}\nspec:\n  path: ./apps\n"
+        "  sourceRef: {kind: GitRepository, name: flux-system}\n"
+        "  postBuild: {substituteFrom: [{kind: ConfigMap, name: vars}]}\n",
+        "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: '${X}'}\n",
+        "other/ks.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        "metadata: {name: ext, namespace: flux-system}\nspec:\n  path: ./\n"
+        "  sourceRef: {kind: GitRepository, name: somewhere-else}\n",
+    }
+    graph = FluxGraph.from_tree(tree)
+    assert [n.label for n in graph.nodes] == ["flux-system/apps"]  # foreign source skipped
+    assert graph.affected(["clusters/vars.yaml"]) == {graph.nodes[0].key}
+    assert graph.owner("apps/cm.yaml") == "flux-system/apps"
