@@ -507,6 +507,8 @@ class ParseProblem:
     message: str
 
     def __str__(self) -> str:
+        if self.message.startswith(self.file):
+            return self.message
         where = self.file if self.index is None else f"{self.file} (document {self.index + 1})"
         return f"{where}: {self.message}"
 
@@ -721,6 +723,6 @@ def parse_tree(tree: Mapping[str, str], load: Loader | None = None) -> FluxObjec
 
 
 def _default_loader() -> Loader:
-    from bot.flux._yaml import load_documents
+    from bot.manifests.yamlload import load_documents
 
     return load_documents
