@@ -1,0 +1,181 @@
+"""Go semantics Flux relies on: RE2 patterns, ``Regexp.Expand`` and ``strconv.ParseFloat``.
+
+* :func:`compile_pattern` validates a pattern with RE2 (``google-re2``), so whatever Go's regexp
+  rejects (lookaround, backreferences, possessive quantifiers, ...) is a :class:`PolicyError`.
+  Matching is an unanchored leftmost-first search, as Go's ``FindStringSubmatchIndex``. When the
+  pattern and the input provably mean the same thing to Python's ``re`` (ASCII pattern without
+  the few constructs the engines read differently, ASCII tags without whitespace) the stdlib
+  engine runs the search, because a google-re2 call costs ~5 µs from Python and ``re`` ~0.2 µs.
+* :func:`expand` is Go's ``Regexp.Expand``: ``$name``/``${name}``/``$1``, ``$$`` for ``$``; the
+  name is the longest run of letters, digits and ``_`` (so ``$1x`` names group ``1x``, which is
+  empty); unknown groups expand to nothing; a malformed ``$`` is kept literally.
+* :func:`parse_float` is ``strconv.ParseFloat(s, 64)``: Go float literal syntax (decimal or
+  hexadecimal with a ``p`` exponent, ``_`` separators only after a base prefix), ``inf``,
+  ``infinity`` and ``nan`` in any case, no surrounding space, overflow is an error.
+
+    >>> pattern = compile_pattern(r"^main-(?P<ts>[0-9]+)$")
+    >>> expand("$ts", pattern.search("main-42"), pattern)
+    '42'
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import re2
+
+from bot.errors import PolicyError
+
+__all__ = ["Matcher", "compile_pattern", "expand", "parse_float"]
+
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False
+
+# Constructs RE2 accepts that Python's re would read differently (or not at all): POSIX classes,
+# octal escapes (backreferences in Python), `{,n}` (literal in Go), Go-only escapes and flags.
+_RISKY = re.compile(r"\[:|\\[0-9pPQEzCx]|\{,|\(\?[^:P]*U|\(\?<")
+_SAFE_TEXT = re.compile(r"[!-~]*")
+
+
+class _Match(Protocol):
+    def group(self, index: int | str, /) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """A compiled Flux ``filterTags.pattern``."""
+
+    pattern: str
+    _re2: Any
+    _fast: re.Pattern[str] | None
+    group_names: tuple[tuple[str, int], ...]
+    groups: int
+
+    def search(self, text: str) -> _Match | None:
+        """Unanchored leftmost-first search, Go's ``FindStringSubmatchIndex``."""
+        if self._fast is not None and _SAFE_TEXT.fullmatch(text):
+            return self._fast.search(text)
+        m: _Match | None = self._re2.search(text)
+        return m
+
+    def searcher(self, texts: list[str]) -> Callable[[str], _Match | None]:
+        """The fastest exact search function for this batch of texts."""
+        if self._fast is not None and _SAFE_TEXT.fullmatch("".join(texts)):
+            return self._fast.search
+        return self.search
+
+
+def _python_equivalent(pattern: str) -> re.Pattern[str] | None:
+    if not pattern.isascii() or _RISKY.search(pattern):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return re.compile(pattern, re.ASCII)
+        except (re.error, Warning):
+            return None
+
+
+def compile_pattern(pattern: str) -> Matcher:
+    """Compile a Go/RE2 pattern; :class:`PolicyError` when Go's regexp would reject it."""
+    if not isinstance(pattern, str):
+        raise PolicyError(f"filterTags.pattern must be a string, got {type(pattern).__name__}")
+    try:
+        compiled = re2.compile(pattern, _OPTIONS)
+    except Exception as exc:  # re2 raises its own error type (re2._re2.Error or re2.error)
+        detail = exc.args[0] if exc.args else exc
+        if isinstance(detail, bytes):
+            detail = detail.decode("utf-8", "replace")
+        raise PolicyError(
+            f"filterTags.pattern {pattern!r} is not a valid RE2/Go regular expression: {detail}"
+        ) from None
+    names = tuple(sorted(dict(compiled.groupindex).items(), key=lambda kv: kv[1]))
+    return Matcher(pattern, compiled, _python_equivalent(pattern), names, compiled.groups)
+
+
+def _name_len(template: str, start: int) -> int:
+    i = start
+    while i < len(template) and (
+        template[i] == "_" or template[i].isalpha() or template[i].isdecimal()
+    ):
+        i += 1
+    return i - start
+
+
+def _group_value(name: str, match: _Match, matcher: Matcher) -> str:
+    num = -1
+    if name.isascii() and name.isdigit() and not (name[0] == "0" and len(name) > 1):
+        num = int(name) if len(name) <= 8 else -1
+    if 0 <= num <= matcher.groups:
+        value = match.group(num)
+        return value if value is not None else ""
+    if num < 0:
+        for gname, index in matcher.group_names:
+            if gname == name:
+                value = match.group(index)
+                return value if value is not None else ""
+    return ""
+
+
+def expand(template: str, match: _Match, matcher: Matcher) -> str:
+    """Go's ``Regexp.ExpandString`` of ``template`` with ``match`` (of ``matcher``'s pattern)."""
+    out: list[str] = []
+    i = 0
+    n = len(template)
+    while i < n:
+        j = template.find("$", i)
+        if j < 0:
+            out.append(template[i:])
+            break
+        out.append(template[i:j])
+        if j + 1 < n and template[j + 1] == "$":
+            out.append("$")
+            i = j + 2
+            continue
+        brace = j + 1 < n and template[j + 1] == "{"
+        start = j + 2 if brace else j + 1
+        length = _name_len(template, start)
+        end = start + length
+        if length == 0 or (brace and (end >= n or template[end] != "}")):
+            out.append("$")  # malformed: keep the dollar literally
+            i = j + 1
+            continue
+        out.append(_group_value(template[start:end], match, matcher))
+        i = end + 1 if brace else end
+    return "".join(out)
+
+
+_DEC_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_HEX_FLOAT = re.compile(
+    r"([+-]?)0[xX]((?:_?[0-9a-fA-F])*\.?(?:_?[0-9a-fA-F])*)[pP]([+-]?[0-9](?:_?[0-9])*)"
+)
+_SPECIAL = {"inf": float("inf"), "infinity": float("inf"), "nan": float("nan")}
+
+
+def parse_float(text: str) -> float | None:
+    """Go's ``strconv.ParseFloat(text, 64)``; ``None`` where Go returns an error."""
+    lowered = text.lower()
+    if lowered.lstrip("+-") in _SPECIAL and len(lowered) - len(lowered.lstrip("+-")) <= 1:
+        bare = lowered.lstrip("+-")
+        if bare == "nan" and bare != lowered:
+            return None  # Go accepts a sign only before Inf/Infinity
+        value = _SPECIAL[bare]
+        return -value if lowered.startswith("-") else value
+    if _DEC_FLOAT.fullmatch(text):
+        value = float(text)
+        return None if value in (float("inf"), float("-inf")) else value
+    hexm = _HEX_FLOAT.fullmatch(text)
+    if hexm and any(c not in "._" for c in hexm.group(2)):
+        sign, mantissa, exponent = hexm.groups()
+        try:
+            value = float.fromhex(
+                f"{sign}0x{mantissa.replace('_', '')}p{exponent.replace('_', '')}"
+            )
+        except OverflowError:
+            return None
+        return value
+    return None
