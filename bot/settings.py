@@ -15,6 +15,17 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
 
+def _secret(e: Mapping[str, str], name: str) -> str | None:
+    """``NAME`` or the content of the file ``NAME_FILE`` (stripped)."""
+    if e.get(name):
+        return e[name]
+    path = e.get(name + "_FILE")
+    if path:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip() or None
+    return None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything an entry point configures."""
@@ -36,6 +47,10 @@ class Settings:
     # scheduler
     schedule_interval: float = 3600.0
     max_body_bytes: int = 25 * 1024 * 1024
+    # reconcile on merge (docs/reconcile.md)
+    receiver_secret: str | None = field(default=None, repr=False)
+    kubeconfig: str | None = None
+    in_cluster: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -60,4 +75,7 @@ class Settings:
             gitlab_token=e.get("FLUXBOT_GITLAB_TOKEN") or None,
             gitlab_webhook_secret=e.get("FLUXBOT_GITLAB_WEBHOOK_SECRET") or None,
             schedule_interval=float(e.get("FLUXBOT_SCHEDULE_INTERVAL", "3600")),
+            receiver_secret=_secret(e, "FLUXBOT_RECEIVER_SECRET"),
+            kubeconfig=e.get("FLUXBOT_KUBECONFIG") or None,
+            in_cluster=bool(e.get("KUBERNETES_SERVICE_HOST")),
         )
