@@ -1,0 +1,426 @@
+"""Planning: from a repository tree to update groups (scan → fetch tags → policy → edit → group).
+
+Two kinds of references are planned side by side:
+
+* **setter markers** (``{"$imagepolicy": "ns:name"}``): the marker's ImagePolicy spec and its
+  ImageRepository (image, ``exclusionList``) found in the tree decide, with
+  :func:`bot.policy.latest`, exactly as Flux would; :func:`bot.manifests.setters.apply` writes;
+* **auto-detected references** (see :mod:`bot.jobs.sites`): a ``.fluxbot.yaml`` rule names a
+  policy or preset for the image, else the current tag's shape decides
+  (:func:`bot.policy.shape.select`).
+
+Tags are fetched once per image repository, concurrently; a failing image (registry or policy
+error) becomes a *problem* of the plan and never stops the others. Each file of a group is the
+base text with only that group's edits, so groups never depend on each other.
+
+    the_plan = await plan(tree, ctx)
+    for group in the_plan.groups: ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.errors import BotError, ManifestError, PolicyError
+from bot.flux.graph import FluxGraph
+from bot.flux.objects import FluxObjects, ImagePolicy, ImageRepository, parse_tree
+from bot.ignores import filter_tags
+from bot.jobs.context import Context
+from bot.jobs.sites import (
+    Site,
+    apply_site_edits,
+    auto_sites,
+    choose,
+    mirror_image,
+)
+from bot.log import get_logger
+from bot.manifests import setters
+from bot.model import Ignore, Update, UpdateGroup, slug
+from bot.policy import exclude_tags, latest
+from bot.policy.select import Policy
+
+log = get_logger(__name__)
+
+CONFIG_FILES = (".fluxbot.yaml", ".fluxbot.yml", ".github/fluxbot.yaml")
+GROUPINGS = ("image", "kustomization", "all")
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class PrOptions:
+    """The ``pr:`` part of the config as the update job needs it."""
+
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    commit: str | None = None
+    max_open: int = 0  # 0: no limit
+    max_per_hour: int = 0
+    group: str = "image"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What :func:`plan` proposes: groups (with new file texts), problems, references seen."""
+
+    groups: list[UpdateGroup]
+    problems: list[str]
+    refs_seen: int
+    failed_images: frozenset[str] = frozenset()
+    config: Any = field(default=None, compare=False, repr=False)
+    images_fetched: int = 0
+
+    @property
+    def updates(self) -> list[Update]:
+        return [u for g in self.groups for u in g.updates]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "refs_seen": self.refs_seen,
+            "images_fetched": self.images_fetched,
+            "groups": [
+                {
+                    "name": g.name,
+                    "branch": g.branch,
+                    "files": sorted(g.file_map),
+                    "updates": [u.to_json() for u in g.updates],
+                }
+                for g in self.groups
+            ],
+            "problems": list(self.problems),
+        }
+
+
+def load_tree_config(tree: Mapping[str, str]) -> Any:
+    """The repository's ``.fluxbot.yaml`` (``None`` when it has none)."""
+    for name in CONFIG_FILES:
+        if name in tree:
+            import importlib
+
+            return importlib.import_module("bot.config").load_config(tree[name])
+    return None
+
+
+def pr_options(config: Any) -> PrOptions:
+    """:class:`PrOptions` from a loaded config (defaults without one)."""
+    pr = getattr(config, "pr", None)
+    if pr is None:
+        return PrOptions()
+    return PrOptions(
+        labels=tuple(getattr(pr, "labels", ()) or ()),
+        reviewers=tuple(getattr(pr, "reviewers", ()) or ()),
+        commit=getattr(pr, "commit_message", None) or getattr(pr, "commit", None) or None,
+        max_open=int(getattr(pr, "max_open", 0) or 0),
+        max_per_hour=int(getattr(pr, "max_per_hour", 0) or 0),
+        group=str(getattr(pr, "group", None) or getattr(config, "group", None) or "image"),
+    )
+
+
+@dataclass
+class _Fetch:
+    """One tags fetch: the name to ask the registry, and the outcome."""
+
+    image: str
+    tags: list[str] | None = None
+    error: str | None = None
+
+
+async def _fetch_all(
+    ctx: Context, images: Sequence[str], progress: Progress | None
+) -> dict[str, _Fetch]:
+    fetches = {image: _Fetch(image) for image in images}
+    done = 0
+
+    async def one(f: _Fetch) -> None:
+        nonlocal done
+        try:
+            f.tags = list(await ctx.registry.tags(f.image))
+        except BotError as exc:
+            f.error = str(exc)
+        finally:
+            done += 1
+            if progress is not None:
+                progress(done, len(fetches))
+
+    await asyncio.gather(*(one(f) for f in fetches.values()))
+    return fetches
+
+
+@dataclass(frozen=True)
+class _MarkerPlan:
+    """Per ImagePolicy referenced by markers: its latest ref and how it was chosen."""
+
+    key: str
+    image: str
+    fetch: str
+    exclusion: tuple[str, ...] | None
+    policy: ImagePolicy
+
+
+def _marker_policies(
+    objects: FluxObjects, wanted: set[str], mirrors: Mapping[str, str], problems: list[str]
+) -> dict[str, _MarkerPlan]:
+    repos = {(r.namespace, r.name): r for r in objects.of(ImageRepository)}
+    out: dict[str, _MarkerPlan] = {}
+    for pol in objects.of(ImagePolicy):
+        key = f"{pol.namespace}:{pol.name}"
+        if key not in wanted:
+            continue
+        ref = pol.image_repository
+        repo = repos.get((ref.namespace or pol.namespace, ref.name))
+        if repo is None or not repo.image:
+            problems.append(
+                f"ImagePolicy {key}: ImageRepository {ref.namespace or pol.namespace}/{ref.name}"
+                " not found in the repository"
+            )
+            continue
+        exclusion = repo.exclusion_list if "exclusionList" in repo.spec else None
+        fetch = mirror_image(repo.image, mirrors)
+        out[key] = _MarkerPlan(key, repo.image, fetch, exclusion, pol)
+    return out
+
+
+async def plan(
+    tree: Mapping[str, str],
+    ctx: Context,
+    *,
+    ignores: Sequence[Ignore] = (),
+    progress: Progress | None = None,
+    config: Any = None,
+) -> Plan:
+    """Plan every image update of ``tree`` (see module docstring)."""
+    if config is None:
+        config = load_tree_config(tree)
+    problems: list[str] = []
+    objects = parse_tree(tree)
+    problems.extend(str(p) for p in objects.problems)
+    graph = FluxGraph(objects, tree.keys())
+    mirrors = dict(getattr(ctx.settings, "registry_mirrors", ()) or ())
+    mirrors.update(_config_mirrors(config))
+
+    markers: dict[str, list[setters.Marker]] = {}
+    for path, text in tree.items():
+        if setters.TOKEN in text:
+            try:
+                found = setters.find_markers(text)
+            except ManifestError as exc:
+                problems.append(f"{path}: {exc}")
+                continue
+            if found:
+                markers[path] = found
+    wanted = {m.policy for ms in markers.values() for m in ms}
+    policies = _marker_policies(objects, wanted, mirrors, problems)
+    sites, site_problems = auto_sites(tree, markers, config, mirrors)
+    problems.extend(site_problems)
+
+    images = sorted({p.fetch for p in policies.values()} | {s.fetch for s in sites})
+    fetched = await _fetch_all(ctx, images, progress)
+    failed: set[str] = set()
+    for f in fetched.values():
+        if f.error is not None:
+            problems.append(f"{f.image}: {f.error}")
+
+    results, marker_why = await _resolve_markers(ctx, policies, fetched, ignores, problems, failed)
+    choices = await _resolve_sites(ctx, sites, fetched, ignores, config, problems, failed)
+
+    updates: list[tuple[Update, str, object]] = []
+    for path, found in markers.items():
+        for m in found:
+            mp = policies.get(m.policy)
+            res = results.get(m.policy)
+            if mp is None or res is None:
+                continue
+            new = setters.setter_value(res, m.field)
+            if new is None or new == m.value:
+                continue
+            policy, reason = marker_why[m.policy]
+            upd = Update(
+                path=path,
+                line=m.line + 1,
+                image=mp.image,
+                old=_tag_of(m.value, m.field),
+                new=_tag_of(new, m.field),
+                policy=policy,
+                reason=reason,
+                site=f"setter:{m.field.value}",
+                kustomization=graph.owner(path),
+            )
+            updates.append((upd, path, ("marker", m.policy)))
+    for site, (new_tag, new_digest, policy, reason) in choices.items():
+        upd = Update(
+            path=site.path,
+            line=site.line + 1,
+            image=site.image,
+            old=site.tag,
+            new=new_tag,
+            old_digest=site.digest,
+            new_digest=new_digest,
+            policy=policy,
+            reason=reason,
+            site=site.kind,
+            kustomization=graph.owner(site.path),
+        )
+        updates.append((upd, site.path, ("site", site, new_tag, new_digest)))
+
+    groups = _group(tree, updates, results, pr_options(config).group, problems)
+    all_failed = failed | {f.image for f in fetched.values() if f.error is not None}
+    failed_names = {p.image for p in policies.values() if p.fetch in all_failed}
+    failed_names |= {s.image for s in sites if s.fetch in all_failed} | failed
+    return Plan(
+        groups=groups,
+        problems=problems,
+        refs_seen=sum(len(v) for v in markers.values()) + len(sites),
+        failed_images=frozenset(failed_names),
+        config=config,
+        images_fetched=len(images),
+    )
+
+
+def _config_mirrors(config: Any) -> dict[str, str]:
+    registries = getattr(config, "registries", None)
+    mirrors = getattr(registries, "mirrors", None) if registries is not None else None
+    return dict(mirrors or {})
+
+
+def _tag_of(value: str, fld: setters.Field) -> str:
+    """The tag part of a marker value (the whole value for ``:tag``/``:name``/``:digest``)."""
+    if fld is not setters.Field.IMAGE:
+        return value
+    name = value.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    return name[colon + 1 :] if colon > slash else value
+
+
+async def _resolve_markers(
+    ctx: Context,
+    policies: Mapping[str, _MarkerPlan],
+    fetched: Mapping[str, _Fetch],
+    ignores: Sequence[Ignore],
+    problems: list[str],
+    failed: set[str],
+) -> tuple[dict[str, dict[str, str]], dict[str, tuple[str, str]]]:
+    results: dict[str, dict[str, str]] = {}
+    why: dict[str, tuple[str, str]] = {}
+    for key, mp in sorted(policies.items()):
+        tags = fetched[mp.fetch].tags
+        if tags is None:
+            continue
+        try:
+            kept = filter_tags(mp.image, exclude_tags(tags, mp.exclusion), ignores)
+            spec = mp.policy.spec
+            tag = latest(spec, kept)
+            described = Policy.from_spec(spec).describe()
+        except PolicyError as exc:
+            problems.append(f"ImagePolicy {key} ({mp.image}): {exc}")
+            failed.add(mp.image)
+            continue
+        result = {"image": mp.image, "tag": tag}
+        if str(spec.get("digestReflectionPolicy", "Never")) in ("Always", "IfNotPresent"):
+            try:
+                result["digest"] = await ctx.registry.digest(f"{mp.fetch}:{tag}")
+            except BotError as exc:
+                problems.append(f"{mp.image}:{tag}: digest: {exc}")
+                failed.add(mp.image)
+                continue
+        results[key] = result
+        why[key] = (
+            f"ImagePolicy {key}: {described}",
+            f"{tag} is what Flux selects among {len(kept)} tags ({described})",
+        )
+    return results, why
+
+
+async def _resolve_sites(
+    ctx: Context,
+    sites: Sequence[Site],
+    fetched: Mapping[str, _Fetch],
+    ignores: Sequence[Ignore],
+    config: Any,
+    problems: list[str],
+    failed: set[str],
+) -> dict[Site, tuple[str, str | None, str, str]]:
+    out: dict[Site, tuple[str, str | None, str, str]] = {}
+    digests: dict[str, Awaitable[str]] = {}
+    pending: list[tuple[Site, str, str, str]] = []
+    for site in sites:
+        tags = fetched[site.fetch].tags
+        if tags is None:
+            continue
+        try:
+            kept = filter_tags(site.image, exclude_tags(tags), ignores)
+            new, policy, reason = choose(site, kept, config)
+        except PolicyError as exc:
+            problems.append(f"{site.path}:{site.line + 1}: {site.image}: {exc}")
+            failed.add(site.image)
+            continue
+        if new == site.tag and site.digest is None:
+            continue
+        if site.digest is not None:
+            ref = f"{site.fetch}:{new}"
+            if ref not in digests:
+                digests[ref] = asyncio.ensure_future(ctx.registry.digest(ref))
+        pending.append((site, new, policy, reason))
+    for site, new, policy, reason in pending:
+        new_digest: str | None = None
+        if site.digest is not None:
+            try:
+                new_digest = await digests[f"{site.fetch}:{new}"]
+            except BotError as exc:
+                problems.append(f"{site.image}:{new}: digest: {exc}")
+                failed.add(site.image)
+                continue
+            if new == site.tag and new_digest == site.digest:
+                continue
+        out[site] = (new, new_digest, policy, reason)
+    return out
+
+
+def _group_name(update: Update, mode: str) -> str:
+    if mode == "all":
+        return "all"
+    if mode == "kustomization":
+        return slug(update.kustomization or "unowned")
+    return slug(update.image)
+
+
+def _group(
+    tree: Mapping[str, str],
+    updates: Sequence[tuple[Update, str, object]],
+    results: Mapping[str, Mapping[str, str]],
+    mode: str,
+    problems: list[str],
+) -> list[UpdateGroup]:
+    if mode not in GROUPINGS:
+        problems.append(f"unknown grouping {mode!r}: grouping by image")
+        mode = "image"
+    by_group: dict[str, list[tuple[Update, str, object]]] = defaultdict(list)
+    for item in updates:
+        by_group[_group_name(item[0], mode)].append(item)
+    groups: list[UpdateGroup] = []
+    for name in sorted(by_group):
+        items = sorted(by_group[name], key=lambda i: (i[0].path, i[0].line))
+        files: dict[str, str] = {}
+        for path in sorted({p for _, p, _ in items}):
+            here = [how for _, p, how in items if p == path]
+            policies = {h[1] for h in here if isinstance(h, tuple) and h[0] == "marker"}
+            site_edits = [h[1:] for h in here if isinstance(h, tuple) and h[0] == "site"]
+            try:
+                text = apply_site_edits(tree[path], site_edits)
+                if policies:
+                    text = setters.apply(text, {k: results[k] for k in policies})
+            except ManifestError as exc:
+                problems.append(f"{path}: edit failed: {exc}")
+                continue
+            if text != tree[path]:
+                files[path] = text
+        kept = tuple(u for u, p, _ in items if p in files)
+        if kept:
+            groups.append(UpdateGroup(name, kept, tuple(sorted(files.items()))))
+    return groups
+
+
+__all__ = ["Plan", "PrOptions", "load_tree_config", "plan", "pr_options"]
