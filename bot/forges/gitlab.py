@@ -1,0 +1,438 @@
+"""The GitLab forge adapter: :class:`bot.forges.base.Forge` on python-gitlab.
+
+One update group = one commit made with the commits API (several file actions, ``start_sha`` on
+the base, ``force`` when a stale branch is recomputed); merge requests carry the hidden marker in
+their description; notes, award emoji, members (access level ≥ 30 = write) and commit statuses
+map onto the rest of the protocol. Calls run on :class:`~bot.forges.gitlab_client.GitLabPool`.
+
+    async with open_forge("group/project", settings) as forge:
+        branch = await forge.default_branch()
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import gitlab
+
+from bot.errors import ConfigError, ForgeError
+from bot.forges.base import Reaction, StatusState, is_yaml
+from bot.forges.gitlab_client import GitLabPool, forge_error, status_of
+from bot.log import get_logger
+from bot.model import BRANCH_PREFIX, PRState, PullRequest
+from bot.settings import Settings
+
+log = get_logger(__name__)
+T = TypeVar("T")
+WRITE_ACCESS = 30  # Developer
+
+_MR_STATE = {"opened": PRState.OPEN, "locked": PRState.OPEN, "closed": PRState.CLOSED}
+_TO_GITLAB = {
+    StatusState.PENDING: "pending",
+    StatusState.SUCCESS: "success",
+    StatusState.FAILURE: "failed",
+    StatusState.ERROR: "failed",
+}
+_FROM_GITLAB = {
+    "success": StatusState.SUCCESS,
+    "failed": StatusState.FAILURE,
+    "canceled": StatusState.ERROR,
+    "skipped": StatusState.ERROR,
+}
+
+
+@dataclass(frozen=True)
+class CIEnvironment:
+    """What a GitLab CI job tells fluxbot about where it runs (``CI_*`` predefined variables)."""
+
+    project: str
+    server_url: str
+    default_branch: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CIEnvironment:
+        """From ``CI_PROJECT_PATH``, ``CI_SERVER_URL``, ``CI_DEFAULT_BRANCH`` (entry points)."""
+        project = env.get("CI_PROJECT_PATH", "")
+        if not project:
+            raise ConfigError("CI_PROJECT_PATH is not set: not running in a GitLab CI job?")
+        return cls(
+            project=project,
+            server_url=(env.get("CI_SERVER_URL") or "https://gitlab.com").rstrip("/"),
+            default_branch=env.get("CI_DEFAULT_BRANCH") or None,
+        )
+
+
+def _pr(attrs: Mapping[str, Any]) -> PullRequest:
+    state = PRState.MERGED if attrs.get("state") == "merged" else None
+    author = attrs.get("author") or {}
+    return PullRequest(
+        number=int(attrs["iid"]),
+        branch=str(attrs.get("source_branch", "")),
+        base=str(attrs.get("target_branch", "")),
+        title=str(attrs.get("title") or ""),
+        body=str(attrs.get("description") or ""),
+        state=state or _MR_STATE.get(str(attrs.get("state")), PRState.CLOSED),
+        head_sha=str(attrs.get("sha") or ""),
+        merge_sha=attrs.get("merge_commit_sha") or attrs.get("squash_commit_sha") or None,
+        url=str(attrs.get("web_url") or ""),
+        author=str(author.get("username", "")) if isinstance(author, Mapping) else "",
+        labels=tuple(str(label) for label in attrs.get("labels") or ()),
+    )
+
+
+def _same_project(attrs: Mapping[str, Any]) -> bool:
+    return attrs.get("source_project_id") == attrs.get("target_project_id")
+
+
+class GitLabForge:
+    """One GitLab project (``group/project``) behind the :class:`~bot.forges.base.Forge` API."""
+
+    kind = "gitlab"
+
+    def __init__(
+        self,
+        repo: str,
+        pool: GitLabPool,
+        *,
+        default_branch: str | None = None,
+        assignees: Sequence[str] = (),
+    ) -> None:
+        self.repo = repo
+        self._pool = pool
+        self._default = default_branch
+        self._assignees = tuple(assignees)
+        self._me: str | None = None
+        self._user_ids: dict[str, int | None] = {}
+
+    def __repr__(self) -> str:
+        return f"GitLabForge(repo={self.repo!r}, url={self._pool.url!r})"
+
+    async def _call(self, op: str, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(project)`` on the pool; errors become :class:`ForgeError`."""
+        try:
+            return await self._pool.run(lambda gl: fn(gl.projects.get(self.repo, lazy=True)))
+        except Exception as exc:
+            raise forge_error(f"{op} ({self.repo})", exc) from exc
+
+    async def _maybe(self, op: str, fn: Callable[[Any], T]) -> T | None:
+        """Like :meth:`_call`, but a 404 answer gives ``None``."""
+        try:
+            return await self._pool.run(lambda gl: fn(gl.projects.get(self.repo, lazy=True)))
+        except Exception as exc:
+            if status_of(exc) == 404:
+                return None
+            raise forge_error(f"{op} ({self.repo})", exc) from exc
+
+    async def _client_call(self, op: str, fn: Callable[[gitlab.Gitlab], T]) -> T:
+        try:
+            return await self._pool.run(fn)
+        except Exception as exc:
+            raise forge_error(op, exc) from exc
+
+    # -- repository -------------------------------------------------------------------------
+
+    async def default_branch(self) -> str:
+        if self._default is None:
+            attrs = await self._client_call(
+                "get project", lambda gl: dict(gl.projects.get(self.repo).attributes)
+            )
+            self._default = str(attrs.get("default_branch") or "main")
+        return self._default
+
+    async def branch_sha(self, branch: str) -> str | None:
+        commit = await self._branch_commit(branch)
+        return str(commit["id"]) if commit else None
+
+    async def _branch_commit(self, branch: str) -> dict[str, Any] | None:
+        def get(p: Any) -> dict[str, Any]:
+            return dict(p.branches.get(branch).attributes["commit"])
+
+        return await self._maybe("get branch", get)
+
+    async def _raw(self, path: str, ref: str) -> str | None:
+        def raw(p: Any) -> str:
+            data = p.files.raw(file_path=path, ref=ref)
+            return bytes(data).decode("utf-8")
+
+        return await self._maybe(f"read {path}", raw)
+
+    async def read_tree(self, ref: str, want: Callable[[str], bool] = is_yaml) -> dict[str, str]:
+        def tree(p: Any) -> list[str]:
+            items = p.repository_tree(ref=ref, recursive=True, get_all=True, per_page=100)
+            return [str(i["path"]) for i in items if i.get("type") == "blob"]
+
+        paths = [path for path in await self._call("list tree", tree) if want(path)]
+        texts = await asyncio.gather(*(self._raw(path, ref) for path in paths))
+        return {path: text for path, text in zip(paths, texts, strict=True) if text is not None}
+
+    async def ensure_branch(
+        self, branch: str, base_sha: str, files: Mapping[str, str], message: str
+    ) -> str:
+        current = await self._branch_commit(branch)
+        if current is not None and list(current.get("parent_ids") or ()) == [base_sha]:
+            on_branch = await asyncio.gather(*(self._raw(p, current["id"]) for p in files))
+            if all(have == want for have, want in zip(on_branch, files.values(), strict=True)):
+                return str(current["id"])
+        if current is not None and not branch.startswith(BRANCH_PREFIX):
+            raise ForgeError(f"gitlab: refusing to force-move {branch!r} (not a fluxbot branch)")
+        on_base = await asyncio.gather(*(self._raw(p, base_sha) for p in files))
+        actions = [
+            {"action": "create" if old is None else "update", "file_path": path, "content": text}
+            for (path, text), old in zip(files.items(), on_base, strict=True)
+            if old != text
+        ]
+        if not actions:
+            raise ForgeError(f"gitlab: {branch}: nothing to commit on {base_sha[:12]}")
+        data: dict[str, Any] = {
+            "branch": branch,
+            "commit_message": message,
+            "start_sha": base_sha,
+            "actions": actions,
+        }
+        if current is not None:
+            data["force"] = True  # recompute: the branch becomes one fresh commit on the base
+        commit = await self._call("create commit", lambda p: p.commits.create(data).attributes)
+        log.info(
+            "gitlab.commit", repo=self.repo, branch=branch, sha=commit["id"], force=bool(current)
+        )
+        return str(commit["id"])
+
+    async def delete_branch(self, branch: str) -> None:
+        await self._maybe("delete branch", lambda p: p.branches.delete(branch))
+
+    # -- merge requests ---------------------------------------------------------------------
+
+    async def list_prs(self) -> list[PullRequest]:
+        def mrs(p: Any) -> list[dict[str, Any]]:
+            found = p.mergerequests.list(
+                state="all", order_by="created_at", sort="desc", get_all=True, per_page=100
+            )
+            return [dict(m.attributes) for m in found]
+
+        return [
+            _pr(a)
+            for a in await self._call("list merge requests", mrs)
+            if str(a.get("source_branch", "")).startswith(BRANCH_PREFIX) and _same_project(a)
+        ]
+
+    async def _open_mr(self, branch: str, base: str) -> dict[str, Any] | None:
+        def find(p: Any) -> list[dict[str, Any]]:
+            found = p.mergerequests.list(
+                state="opened", source_branch=branch, target_branch=base, get_all=True
+            )
+            return [dict(m.attributes) for m in found]
+
+        mine = [a for a in await self._call("find merge request", find) if _same_project(a)]
+        return mine[0] if mine else None
+
+    async def _user_id(self, username: str) -> int | None:
+        if username not in self._user_ids:
+
+            def lookup(gl: gitlab.Gitlab) -> int | None:
+                users = gl.users.list(username=username, get_all=False)
+                return int(users[0].id) if users else None
+
+            self._user_ids[username] = await self._client_call("find user", lookup)
+            if self._user_ids[username] is None:
+                log.warning("gitlab.unknown_user", repo=self.repo, user=username)
+        return self._user_ids[username]
+
+    async def _ids(self, usernames: Sequence[str]) -> list[int]:
+        ids = [await self._user_id(u) for u in usernames]
+        return [i for i in ids if i is not None]
+
+    async def ensure_pr(
+        self,
+        branch: str,
+        base: str,
+        title: str,
+        body: str,
+        labels: Sequence[str] = (),
+        reviewers: Sequence[str] = (),
+    ) -> tuple[PullRequest, bool]:
+        existing = await self._open_mr(branch, base)
+        if existing is None:
+            data: dict[str, Any] = {
+                "source_branch": branch,
+                "target_branch": base,
+                "title": title,
+                "description": body,
+                "remove_source_branch": True,
+            }
+            if labels:
+                data["labels"] = ",".join(labels)
+            if reviewers and (ids := await self._ids(reviewers)):
+                data["reviewer_ids"] = ids
+            if self._assignees and (ids := await self._ids(self._assignees)):
+                data["assignee_ids"] = ids
+            try:
+                attrs = await self._call(
+                    "create merge request", lambda p: p.mergerequests.create(data).attributes
+                )
+                return _pr(attrs), True
+            except ForgeError as exc:
+                # 409: another run created it between our lookup and our create.
+                existing = await self._open_mr(branch, base)
+                if existing is None:
+                    raise exc from exc.__cause__
+        changes: dict[str, Any] = {}
+        if existing.get("title") != title:
+            changes["title"] = title
+        if (existing.get("description") or "") != body:
+            changes["description"] = body
+        missing = [label for label in labels if label not in (existing.get("labels") or ())]
+        if missing:
+            changes["add_labels"] = ",".join(missing)  # keep labels people added
+        if changes:
+            existing = await self._update_mr(int(existing["iid"]), changes)
+        return _pr(existing), False
+
+    async def _update_mr(self, number: int, changes: dict[str, Any]) -> dict[str, Any]:
+        def update(p: Any) -> dict[str, Any]:
+            return dict(p.mergerequests.update(number, changes))
+
+        return await self._call(f"update merge request !{number}", update)
+
+    async def close_pr(self, number: int, comment: str | None = None) -> None:
+        pr = await self.get_pr(number)
+        if pr.state is not PRState.OPEN:
+            return
+        if comment:
+            await self.comment(number, comment)
+        await self._update_mr(number, {"state_event": "close"})
+
+    async def update_pr_body(self, number: int, body: str) -> None:
+        await self._update_mr(number, {"description": body})
+
+    async def get_pr(self, number: int) -> PullRequest:
+        attrs = await self._call(
+            f"get merge request !{number}", lambda p: p.mergerequests.get(number).attributes
+        )
+        return _pr(attrs)
+
+    # -- notes, emoji, members, statuses ----------------------------------------------------
+
+    async def _whoami(self) -> str:
+        if self._me is None:
+
+            def me(gl: gitlab.Gitlab) -> str:
+                gl.auth()
+                return str(gl.user.username) if gl.user else ""
+
+            self._me = await self._client_call("get current user", me)
+        return self._me
+
+    async def ensure_comment(self, number: int, marker: str, body: str) -> None:
+        me = await self._whoami()
+
+        def notes(p: Any) -> list[dict[str, Any]]:
+            mr = p.mergerequests.get(number, lazy=True)
+            found = mr.notes.list(sort="asc", order_by="created_at", get_all=True, per_page=100)
+            return [dict(n.attributes) for n in found]
+
+        for note in await self._call(f"list notes of !{number}", notes):
+            author = (note.get("author") or {}).get("username")
+            if note.get("system") or author != me or marker not in str(note.get("body", "")):
+                continue
+            if note.get("body") != body:
+
+                def edit(p: Any, note_id: int = int(note["id"])) -> None:
+                    p.mergerequests.get(number, lazy=True).notes.update(note_id, {"body": body})
+
+                await self._call(f"update note on !{number}", edit)
+            return
+        await self.comment(number, body)
+
+    async def comment(self, number: int, body: str) -> None:
+        def create(p: Any) -> None:
+            p.mergerequests.get(number, lazy=True).notes.create({"body": body})
+
+        await self._call(f"comment on !{number}", create)
+
+    async def react(self, number: int, comment_id: int, reaction: Reaction) -> None:
+        me = await self._whoami()
+
+        def award(p: Any) -> None:
+            note = p.mergerequests.get(number, lazy=True).notes.get(comment_id, lazy=True)
+            for emoji in note.awardemojis.list(get_all=True):
+                if emoji.name == reaction.value and emoji.user.get("username") == me:
+                    return
+            try:
+                note.awardemojis.create({"name": reaction.value})
+            except gitlab.exceptions.GitlabCreateError as exc:
+                if "already been taken" not in str(exc.error_message):
+                    raise
+
+        await self._call(f"award emoji on !{number}", award)
+
+    async def can_write(self, user: str) -> bool:
+        def members(p: Any) -> list[dict[str, Any]]:
+            return [dict(m.attributes) for m in p.members_all.list(query=user, get_all=True)]
+
+        for member in await self._call("list members", members):
+            if str(member.get("username", "")).lower() != user.lower():
+                continue
+            active = member.get("state", "active") == "active"
+            return active and int(member.get("access_level", 0)) >= WRITE_ACCESS
+        return False
+
+    async def set_status(
+        self, sha: str, context: str, state: StatusState, description: str, url: str | None = None
+    ) -> None:
+        data: dict[str, Any] = {
+            "state": _TO_GITLAB[state],
+            "name": context,
+            "description": description[:255],
+        }
+        if url:
+            data["target_url"] = url
+
+        def post(p: Any) -> None:
+            try:
+                p.commits.get(sha, lazy=True).statuses.create(data)
+            except gitlab.exceptions.GitlabCreateError as exc:
+                # Re-posting the state a status already has: GitLab refuses the no-op transition.
+                if "Cannot transition status" not in str(exc.error_message):
+                    raise
+
+        await self._call(f"set status {context}", post)
+
+    async def commit_statuses(self, sha: str) -> dict[str, StatusState]:
+        def statuses(p: Any) -> list[dict[str, Any]]:
+            found = p.commits.get(sha, lazy=True).statuses.list(get_all=True, per_page=100)
+            return [dict(s.attributes) for s in found]
+
+        latest: dict[str, tuple[int, StatusState]] = {}
+        for status in await self._call("list statuses", statuses):
+            name, sid = str(status.get("name", "default")), int(status.get("id", 0))
+            state = _FROM_GITLAB.get(str(status.get("status")), StatusState.PENDING)
+            if name not in latest or sid > latest[name][0]:
+                latest[name] = (sid, state)
+        return {name: state for name, (_sid, state) in latest.items()}
+
+
+@asynccontextmanager
+async def open_forge(
+    repo: str,
+    settings: Settings,
+    *,
+    installation_id: int | None = None,
+    default_branch: str | None = None,
+    workers: int = 4,
+) -> AsyncIterator[GitLabForge]:
+    """A :class:`GitLabForge` on ``settings.gitlab_url`` authenticated by ``gitlab_token``.
+
+    ``installation_id`` is GitHub's notion and ignored here; it keeps the factory uniform.
+    """
+    del installation_id
+    if not settings.gitlab_token:
+        raise ConfigError("FLUXBOT_GITLAB_TOKEN is required for the gitlab forge")
+    pool = GitLabPool(settings.gitlab_url, settings.gitlab_token, workers=workers)
+    try:
+        yield GitLabForge(repo, pool, default_branch=default_branch)
+    finally:
+        await asyncio.get_running_loop().run_in_executor(None, pool.close)
