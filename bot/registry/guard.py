@@ -1,0 +1,99 @@
+"""SSRF guard: which URLs the registry client may be sent to.
+
+By default only ``https`` to public addresses. Hosts named as insecure (``--insecure-registry``,
+``FLUXBOT_INSECURE_REGISTRIES``; the entry point passes them in) may use plain HTTP and loopback,
+private or link-local addresses. Applies to registry URLs, token realms and redirects alike::
+
+    guard = Guard(["127.0.0.1:5000"])
+    await guard.check("http://127.0.0.1:5000/v2/")   # ok
+    await guard.check("http://10.0.0.1/token")       # UnsafeURLError
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from bot.errors import UnsafeURLError
+
+__all__ = ["Guard", "host_port", "is_public_ip"]
+
+
+def host_port(url: str) -> str:
+    """``host[:port]`` of a URL, lower-cased, port only when explicit."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def is_public_ip(address: str) -> bool:
+    """True for a globally routable unicast address."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(ip.is_global) and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+class Guard:
+    """Checks URLs against the insecure allow-list; resolves host names to catch private DNS."""
+
+    def __init__(self, insecure: Iterable[str] = (), resolve: bool = True) -> None:
+        self.insecure = frozenset(h.strip().lower() for h in insecure if h.strip())
+        self._resolve = resolve
+        self._public: dict[str, bool] = {}
+
+    def is_insecure(self, host: str) -> bool:
+        """True if ``host[:port]`` (or the bare host, for any port) is allowed to be insecure."""
+        host = host.lower()
+        bare = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        return host in self.insecure or bare in self.insecure
+
+    def scheme(self, host: str) -> str:
+        """URL scheme for a registry host: plain HTTP only for insecure hosts."""
+        return "http" if self.is_insecure(host) else "https"
+
+    async def check(self, url: str) -> None:
+        """Raise :class:`UnsafeURLError` unless ``url`` may be requested."""
+        parts = urlsplit(url)
+        host = host_port(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UnsafeURLError(f"refusing URL with scheme {parts.scheme!r}: {host}")
+        if parts.username or parts.password:
+            raise UnsafeURLError(f"refusing URL with credentials in it: {host}")
+        if self.is_insecure(host):
+            return
+        if parts.scheme != "https":
+            raise UnsafeURLError(
+                f"refusing plain HTTP to {host} (allow it with --insecure-registry {host})"
+            )
+        if not await self._public_host(parts.hostname):
+            raise UnsafeURLError(
+                f"refusing {host}: it resolves to a loopback, private or link-local address "
+                f"(allow it with --insecure-registry {host})"
+            )
+
+    async def _public_host(self, hostname: str) -> bool:
+        hostname = hostname.lower()
+        try:
+            return is_public_ip(hostname)
+        except ValueError:
+            pass
+        if hostname == "localhost" or hostname.endswith(".localhost"):
+            return False
+        if not self._resolve:
+            return True
+        if hostname not in self._public:
+            loop = asyncio.get_running_loop()
+            try:
+                infos = await loop.getaddrinfo(hostname, None, type=socket.SOCK_STREAM)
+            except OSError:
+                return True  # unresolvable: the request itself will fail with a clear error
+            self._public[hostname] = bool(infos) and all(
+                is_public_ip(str(info[4][0])) for info in infos
+            )
+        return self._public[hostname]
