@@ -11,6 +11,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.representer import SafeRepresenter
 
 from bot.errors import ManifestError
 
@@ -72,3 +73,37 @@ def load_rendered(text: str, what: str) -> list[Any]:
     except Exception as exc:
         raise ManifestError(f"{what}: rendered output is not YAML: {type(exc).__name__}") from None
     return [d for d in docs if d is not None]
+
+
+class _Representer(SafeRepresenter):
+    """Multi-line strings as literal blocks, so diffs of embedded files read line by line."""
+
+
+def _str(rep: Any, data: str) -> Any:
+    style = "|" if "\n" in data.rstrip("\n") else None
+    return rep.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Representer.add_representer(str, _str)
+
+
+def dump_yaml(obj: Any) -> str:
+    """Block-style YAML of plain data with sorted keys (stable output for diffs)."""
+    from io import StringIO
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Representer = _Representer
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    yaml.allow_unicode = True
+    buf = StringIO()
+    yaml.dump(_sorted(obj), buf)
+    return buf.getvalue()
+
+
+def _sorted(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _sorted(obj[k]) for k in sorted(obj, key=str)}
+    if isinstance(obj, list):
+        return [_sorted(v) for v in obj]
+    return obj

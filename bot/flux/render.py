@@ -1,0 +1,229 @@
+"""Build Flux Kustomizations from a tree the way kustomize-controller does.
+
+For one side of a change (a ``{path: text}`` tree) :class:`TreeRenderer` writes each source view
+(the repository, or an ArtifactGenerator's artifact) to a private temporary directory once, then
+for every Kustomization asked for: merges the Flux fields into the ``kustomization.yaml`` at
+``spec.path`` (generating one when missing, as the controller does), runs kustomize through
+:mod:`bot.kustomize` (root-only loads, no plugins, no network, timeout and output cap), applies
+``commonMetadata`` and ``postBuild`` substitution, and returns the objects. HelmReleases are kept
+as objects, with a note that their chart was not rendered. A failing build becomes an error
+string on the result, never an exception.
+
+    >>> with TreeRenderer(tree, graph) as side:      # doctest: +SKIP
+    ...     result = side.render(graph.nodes[0])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from bot.errors import BotError, RenderError
+from bot.flux._yaml import load_rendered
+from bot.flux.graph import FluxGraph, Node
+from bot.flux.inherit import effective_child, resolve_vars, substitute_object
+from bot.flux.objects import HELM_GROUP, KUSTOMIZATION_FILES, ObjectKey, api_group
+from bot.flux.substitute import disabled
+from bot.kustomize import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, build_kustomization, materialise
+from bot.log import get_logger
+
+log = get_logger(__name__)
+
+Builder = Callable[[Path], str]
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    timeout: float = DEFAULT_TIMEOUT
+    max_output: int = DEFAULT_MAX_OUTPUT
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """The objects one Kustomization produces on one side, or why it could not be built."""
+
+    label: str
+    key: ObjectKey
+    objects: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
+    error: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _load(text: str, what: str) -> list[Any]:
+    return load_rendered(text, what)
+
+
+class TreeRenderer:
+    """Renders the Kustomizations of one tree; a context manager owning its temporary directory."""
+
+    def __init__(
+        self,
+        tree: Mapping[str, str],
+        graph: FluxGraph | None = None,
+        settings: RenderSettings | None = None,
+        builder: Builder | None = None,
+    ) -> None:
+        self.tree = tree
+        self.graph = graph or FluxGraph.from_tree(tree)
+        self.settings = settings or RenderSettings()
+        self._builder = builder
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._views: dict[str, Path] = {}
+
+    def __enter__(self) -> TreeRenderer:
+        self._tmp = tempfile.TemporaryDirectory(prefix="fluxbot-render-")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    # -- source views -------------------------------------------------------------------------
+
+    def _root(self, node: Node) -> Path:
+        if self._tmp is None:
+            raise RuntimeError("TreeRenderer used outside its with-block")
+        if node.view is None:
+            name, files = "repo", dict(self.tree)
+        else:
+            digest = hashlib.sha256(json.dumps(sorted(node.view.items())).encode()).hexdigest()
+            name = "artifact-" + digest[:16]
+            files = {dest: self.tree[src] for dest, src in node.view.items() if src in self.tree}
+        if name not in self._views:
+            root = Path(self._tmp.name) / name
+            root.mkdir()
+            materialise(files, root)
+            self._views[name] = root
+        return self._views[name]
+
+    # -- building -----------------------------------------------------------------------------
+
+    def effective(self, node: Node) -> tuple[dict[str, Any], list[str]]:
+        """The Kustomization object as its parent's build would apply it."""
+        parent = self.graph.parent(node)
+        return effective_child(node.ks, parent.ks if parent else None, self.graph.objects, _load)
+
+    def render(self, node: Node) -> RenderResult:
+        notes: list[str] = []
+        try:
+            doc, notes = self.effective(node)
+            objects = self._build(node, doc, notes)
+        except BotError as exc:
+            log.info("render failed", kustomization=node.label, error=str(exc))
+            return RenderResult(node.label, node.key, (), str(exc), tuple(notes))
+        return RenderResult(node.label, node.key, tuple(objects), None, tuple(notes))
+
+    def _build(self, node: Node, doc: Mapping[str, Any], notes: list[str]) -> list[dict[str, Any]]:
+        spec = doc.get("spec") or {}
+        root = self._root(node)
+        directory = root / node.ks.path if node.ks.path else root
+        if not directory.is_dir():
+            raise RenderError(f"spec.path {node.ks.path or './'} does not exist in the source")
+        restore = _write_overlay(directory, spec)
+        try:
+            if self._builder is not None:
+                text = self._builder(directory)
+            else:
+                text = build_kustomization(
+                    directory, timeout=self.settings.timeout, max_output=self.settings.max_output
+                )
+        finally:
+            restore()
+        objects = [d for d in _load(text, node.label) if isinstance(d, dict)]
+        common = spec.get("commonMetadata") or {}
+        for obj in objects:
+            meta = obj.setdefault("metadata", {})
+            for field_name in ("labels", "annotations"):
+                if common.get(field_name):
+                    meta[field_name] = {**(meta.get(field_name) or {}), **common[field_name]}
+        if "postBuild" in spec:
+            namespace = str((doc.get("metadata") or {}).get("namespace") or node.key.namespace)
+            variables, var_notes = resolve_vars(doc, namespace, self.graph.objects)
+            notes.extend(var_notes)
+            if variables:
+                objects = [o if disabled(o) else substitute_object(o, variables) for o in objects]
+        for obj in objects:
+            if api_group(str(obj.get("apiVersion") or "")) == HELM_GROUP and obj.get("kind") == (
+                "HelmRelease"
+            ):
+                meta = obj.get("metadata") or {}
+                notes.append(
+                    f"HelmRelease {meta.get('namespace', '')}/{meta.get('name', '')}: chart not "
+                    "rendered (helm templating is not enabled); showing the HelmRelease object"
+                )
+        return objects
+
+
+def _write_overlay(directory: Path, spec: Mapping[str, Any]) -> Callable[[], None]:
+    """Merge the Flux fields into ``kustomization.yaml`` in place; return the undo function."""
+    existing = next((directory / n for n in KUSTOMIZATION_FILES if (directory / n).is_file()), None)
+    if existing is not None:
+        original = existing.read_text(encoding="utf-8")
+        docs = load_rendered(original, str(existing.name))
+        kus: dict[str, Any] = dict(docs[0]) if docs and isinstance(docs[0], dict) else {}
+        target = existing
+    else:
+        original = None
+        kus = {"resources": _generated_resources(directory)}
+        target = directory / "kustomization.yaml"
+    kus.setdefault("apiVersion", "kustomize.config.k8s.io/v1beta1")
+    kus.setdefault("kind", "Kustomization")
+    if spec.get("targetNamespace"):
+        kus["namespace"] = spec["targetNamespace"]
+    for name in ("namePrefix", "nameSuffix"):
+        if spec.get(name):
+            kus[name] = spec[name]
+    for patch in spec.get("patches") or []:
+        entry = {"patch": patch.get("patch")}
+        if patch.get("target"):
+            entry["target"] = patch["target"]
+        kus.setdefault("patches", []).append(entry)
+    for image in spec.get("images") or []:
+        images = kus.setdefault("images", [])
+        new = {k: image[k] for k in ("name", "newName", "newTag", "digest") if image.get(k)}
+        idx = next((i for i, im in enumerate(images) if im.get("name") == image.get("name")), None)
+        if idx is None:
+            images.append(new)
+        else:
+            images[idx] = new
+    for component in spec.get("components") or []:
+        kus.setdefault("components", []).append(component)
+    target.write_text(json.dumps(kus, indent=1), encoding="utf-8")
+
+    def restore() -> None:
+        if original is None:
+            target.unlink(missing_ok=True)
+        else:
+            target.write_text(original, encoding="utf-8")
+
+    return restore
+
+
+def _generated_resources(directory: Path) -> list[str]:
+    """What kustomize-controller lists when a path has no kustomization: manifests and sub-bases."""
+    found: list[str] = []
+    skip: list[Path] = []
+    for path in sorted(directory.rglob("*")):
+        if any(s in path.parents for s in skip):
+            continue
+        if path.is_dir():
+            if any((path / n).is_file() for n in KUSTOMIZATION_FILES):
+                found.append(posixpath.join(".", str(path.relative_to(directory))))
+                skip.append(path)
+            continue
+        if path.suffix in (".yaml", ".yml"):
+            found.append(posixpath.join(".", str(path.relative_to(directory))))
+    return found
