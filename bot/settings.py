@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.errors import ConfigError
+
 
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
@@ -26,11 +28,24 @@ def _secret(e: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+def parse_mirrors(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``("docker.io=mirror:5000", ...)`` → ``(("docker.io", "mirror:5000"), ...)``."""
+    out = []
+    for item in items:
+        source, sep, target = item.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise ConfigError(f"registry mirror must be HOST=MIRROR, got {item!r}")
+        out.append((source.strip(), target.strip()))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything an entry point configures."""
 
     insecure_registries: tuple[str, ...] = ()
+    # registry host -> mirror host (tags fetched from the mirror; manifests keep the name)
+    registry_mirrors: tuple[tuple[str, str], ...] = ()
     dry_run: bool = False
     bot_login: str = "fluxbot[bot]"
     cache_path: str | None = None  # SQLite file for the registry/delivery cache; None = memory
@@ -63,6 +78,7 @@ class Settings:
                 key = fh.read()
         return cls(
             insecure_registries=_split(e.get("FLUXBOT_INSECURE_REGISTRIES")),
+            registry_mirrors=parse_mirrors(_split(e.get("FLUXBOT_REGISTRY_MIRRORS"))),
             dry_run=e.get("FLUXBOT_DRY_RUN", "").lower() in ("1", "true", "yes"),
             bot_login=e.get("FLUXBOT_BOT_LOGIN", "fluxbot[bot]"),
             cache_path=e.get("FLUXBOT_CACHE") or None,
