@@ -44,6 +44,7 @@ __all__ = [
     "Sequence",
     "compose_documents",
     "load_documents",
+    "resolve_plain",
 ]
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -230,7 +231,8 @@ _NAN = frozenset((".nan", ".NaN", ".NAN"))
 _CORE = "tag:yaml.org,2002:"
 
 
-def _resolve_plain(value: str) -> Any:
+def resolve_plain(value: str) -> Any:
+    """A plain scalar's value under the YAML 1.2 core schema (null, bool, int, float, str)."""
     if value in _NULL:
         return None
     if value in _TRUE:
@@ -255,11 +257,11 @@ def _resolve_plain(value: str) -> Any:
 def _scalar(node: Scalar) -> Any:
     tag = node.tag
     if tag is None or tag == "!":
-        return _resolve_plain(node.value) if node.plain_implicit and tag is None else node.value
+        return resolve_plain(node.value) if node.plain_implicit and tag is None else node.value
     if tag.startswith(_CORE):
         kind = tag[len(_CORE) :]
         if kind in ("int", "float", "bool", "null"):
-            resolved = _resolve_plain(node.value)
+            resolved = resolve_plain(node.value)
             if kind == "float" and isinstance(resolved, int) and not isinstance(resolved, bool):
                 return float(resolved)
             return resolved
