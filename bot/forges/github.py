@@ -1,0 +1,442 @@
+"""The GitHub :class:`~bot.forges.base.Forge`: gidgethub on aiohttp, one repository.
+
+    async with open_forge("owner/repo", settings, installation_id=42) as forge:
+        sha = await forge.ensure_branch("fluxbot/app", base_sha, {"apps/app.yaml": text}, "msg")
+        pr, created = await forge.ensure_pr("fluxbot/app", "main", title, body, labels=["deps"])
+
+One commit per update group through the Git Data API (a tree with inline contents on the base
+tree, a commit, the ref moved with ``force``), so several files change atomically and a recomputed
+edit replaces the branch. Blob texts read by ``read_tree`` are cached by sha (immutable);
+GETs are conditional through an ETag cache shared by the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from gidgethub import BadRequest, HTTPException
+
+from bot.errors import ConfigError, ForgeError
+from bot.forges.base import Reaction, StatusState, is_yaml
+from bot.forges.github_api import GitHubClient, LRUCache, Pacer
+from bot.forges.github_auth import DEFAULT_TOKENS, TokenCache, installation_for
+from bot.log import get_logger
+from bot.model import BRANCH_PREFIX, PRState, PullRequest
+from bot.settings import Settings
+
+_log = get_logger(__name__)
+MAX_BLOB_BYTES = 5 * 1024 * 1024
+MAX_PR_PAGES = 10
+_ETAGS = LRUCache(4096)  # conditional-request cache, keyed by full URL
+_BLOBS = LRUCache(8192)  # blob sha → text (content addressed, never stale)
+_PACERS: dict[str, Pacer] = {}  # per API url + credential: content-creating requests 1 s apart
+
+
+def blob_sha(text: str) -> str:
+    """Git's object id of a blob holding ``text`` (UTF-8)."""
+    data = text.encode()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _ref(branch: str) -> str:
+    return quote(branch, safe="/")
+
+
+def _pr(data: Mapping[str, Any]) -> PullRequest:
+    if data.get("merged_at") or data.get("merged"):
+        state = PRState.MERGED
+    elif data.get("state") == "open":
+        state = PRState.OPEN
+    else:
+        state = PRState.CLOSED
+    return PullRequest(
+        number=int(data["number"]),
+        branch=str(data["head"]["ref"]),
+        base=str(data["base"]["ref"]),
+        title=str(data.get("title") or ""),
+        body=str(data.get("body") or ""),
+        state=state,
+        head_sha=str(data["head"].get("sha") or ""),
+        merge_sha=data.get("merge_commit_sha") if state is PRState.MERGED else None,
+        url=str(data.get("html_url") or ""),
+        author=str((data.get("user") or {}).get("login") or ""),
+        labels=tuple(str(label["name"]) for label in data.get("labels") or ()),
+    )
+
+
+class GitHubForge:
+    """One GitHub repository, through an authenticated :class:`GitHubClient`."""
+
+    kind = "github"
+
+    def __init__(
+        self,
+        gh: GitHubClient,
+        repo: str,
+        *,
+        bot_login: str = "fluxbot[bot]",
+        dry_run: bool = False,
+        on_pr: Callable[[str], None] | None = None,
+    ) -> None:
+        self.gh = gh
+        self.repo = repo
+        self._bot_login = bot_login
+        self._dry_run = dry_run
+        self._on_pr = on_pr
+        self._default: str | None = None
+        self._path = f"/repos/{repo}"
+
+    # -- helpers ----------------------------------------------------------------------------
+    async def _get(self, url: str) -> Any:
+        try:
+            return await self.gh.getitem(self._path + url)
+        except HTTPException as exc:
+            raise self._error("GET", url, exc) from None
+
+    async def _get_or_none(self, url: str) -> Any:
+        try:
+            return await self.gh.getitem(self._path + url)
+        except HTTPException as exc:
+            if exc.status_code == 404:
+                return None
+            raise self._error("GET", url, exc) from None
+
+    async def _write(self, method: str, url: str, data: Any) -> Any:
+        if self._dry_run:
+            _log.info("github.dry_run", method=method, url=self._path + url)
+            return {}
+        try:
+            if method == "PATCH":
+                return await self.gh.patch(self._path + url, data=data)
+            return await self.gh.post(self._path + url, data=data)
+        except HTTPException as exc:
+            raise self._error(method, url, exc) from None
+
+    def _error(self, method: str, url: str, exc: HTTPException) -> ForgeError:
+        detail = str(exc)
+        return ForgeError(
+            f"GitHub {method} {self._path}{url}: HTTP {int(exc.status_code)} {detail}"
+        )
+
+    def _count(self, action: str) -> None:
+        if self._on_pr is not None:
+            self._on_pr(action)
+
+    async def _paged(self, url: str, limit: int = MAX_PR_PAGES * 100) -> list[Any]:
+        items: list[Any] = []
+        try:
+            async for item in self.gh.getiter(self._path + url):
+                items.append(item)
+                if len(items) >= limit:
+                    break
+        except HTTPException as exc:
+            raise self._error("GET", url, exc) from None
+        return items
+
+    # -- repository and branches --------------------------------------------------------------
+    async def default_branch(self) -> str:
+        if self._default is None:
+            data = await self._get("")
+            self._default = str(data["default_branch"])
+        return self._default
+
+    async def branch_sha(self, branch: str) -> str | None:
+        data = await self._get_or_none(f"/git/ref/heads/{_ref(branch)}")
+        return None if data is None else str(data["object"]["sha"])
+
+    async def read_tree(self, ref: str, want: Callable[[str], bool] = is_yaml) -> dict[str, str]:
+        tree = await self._get(f"/git/trees/{_ref(ref)}?recursive=1")
+        entries = [e for e in tree["tree"] if e["type"] == "blob" and want(e["path"])]
+        if tree.get("truncated"):
+            entries = await self._walk(str(tree["sha"]), "", want)
+        sem = asyncio.Semaphore(8)
+
+        async def text(entry: Mapping[str, Any]) -> tuple[str, str | None]:
+            sha = str(entry["sha"])
+            if sha in _BLOBS:
+                return entry["path"], _BLOBS[sha]
+            if int(entry.get("size") or 0) > MAX_BLOB_BYTES:
+                _log.warning("github.blob_too_large", repo=self.repo, path=entry["path"])
+                return entry["path"], None
+            async with sem:
+                blob = await self._get(f"/git/blobs/{sha}")
+            try:
+                value = base64.b64decode(blob["content"]).decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                return entry["path"], None
+            _BLOBS[sha] = value
+            return entry["path"], value
+
+        pairs = await asyncio.gather(*(text(e) for e in entries))
+        return {path: value for path, value in sorted(pairs) if value is not None}
+
+    async def _walk(
+        self, tree_sha: str, prefix: str, want: Callable[[str], bool]
+    ) -> list[dict[str, Any]]:
+        """Entries of a tree too large for one recursive listing, one subtree at a time."""
+        tree = await self._get(f"/git/trees/{tree_sha}")
+        out: list[dict[str, Any]] = []
+        for entry in tree["tree"]:
+            path = prefix + entry["path"]
+            if entry["type"] == "tree":
+                out.extend(await self._walk(str(entry["sha"]), path + "/", want))
+            elif entry["type"] == "blob" and want(path):
+                out.append({**entry, "path": path})
+        return out
+
+    async def _branch_is(self, sha: str, base_sha: str, files: Mapping[str, str]) -> bool:
+        """Whether commit ``sha`` is exactly one commit on ``base_sha`` setting ``files``."""
+        commit = await self._get(f"/commits/{sha}")
+        parents = [p["sha"] for p in commit.get("parents") or ()]
+        if parents != [base_sha]:
+            return False
+        changed = {f["filename"]: f.get("sha") for f in commit.get("files") or ()}
+        want = {path: blob_sha(text) for path, text in files.items()}
+        if any(want.get(path) != sha_ for path, sha_ in changed.items()):
+            return False
+        for path in set(want) - set(changed):  # unchanged by the commit: same as on base?
+            data = await self._get_or_none(f"/contents/{quote(path)}?ref={base_sha}")
+            if not isinstance(data, Mapping) or data.get("sha") != want[path]:
+                return False
+        return True
+
+    async def ensure_branch(
+        self, branch: str, base_sha: str, files: Mapping[str, str], message: str
+    ) -> str:
+        current = await self.branch_sha(branch)
+        if current is not None and await self._branch_is(current, base_sha, files):
+            return current
+        base = await self._get(f"/git/commits/{base_sha}")
+        entries = [
+            {"path": path, "mode": "100644", "type": "blob", "content": text}
+            for path, text in sorted(files.items())
+        ]
+        tree = await self._write(
+            "POST", "/git/trees", {"base_tree": base["tree"]["sha"], "tree": entries}
+        )
+        commit = await self._write(
+            "POST",
+            "/git/commits",
+            {"message": message, "tree": tree.get("sha", ""), "parents": [base_sha]},
+        )
+        sha = str(commit.get("sha", ""))
+        if current is None:
+            try:
+                await self._write("POST", "/git/refs", {"ref": f"refs/heads/{branch}", "sha": sha})
+                return sha
+            except ForgeError:
+                if await self.branch_sha(branch) is None:  # not a lost race: a real failure
+                    raise
+        await self._write("PATCH", f"/git/refs/heads/{_ref(branch)}", {"sha": sha, "force": True})
+        return sha
+
+    async def delete_branch(self, branch: str) -> None:
+        if self._dry_run:
+            return
+        try:
+            await self.gh.delete(f"{self._path}/git/refs/heads/{_ref(branch)}")
+        except HTTPException as exc:
+            if exc.status_code not in (404, 422):
+                raise self._error("DELETE", f"/git/refs/heads/{branch}", exc) from None
+
+    # -- pull requests ------------------------------------------------------------------------
+    async def list_prs(self) -> list[PullRequest]:
+        items = await self._paged("/pulls?state=all&sort=created&direction=desc&per_page=100")
+        ours = [
+            _pr(d)
+            for d in items
+            if str(d["head"]["ref"]).startswith(BRANCH_PREFIX)
+            and (d["head"].get("repo") or {}).get("full_name", self.repo) == self.repo
+        ]
+        return sorted(ours, key=lambda pr: pr.number, reverse=True)
+
+    async def get_pr(self, number: int) -> PullRequest:
+        return _pr(await self._get(f"/pulls/{number}"))
+
+    async def _open_pr_for(self, branch: str) -> dict[str, Any] | None:
+        owner = self.repo.split("/")[0]
+        found = await self._get(f"/pulls?state=open&head={quote(owner)}:{quote(branch)}")
+        return found[0] if found else None
+
+    async def ensure_pr(
+        self,
+        branch: str,
+        base: str,
+        title: str,
+        body: str,
+        labels: Sequence[str] = (),
+        reviewers: Sequence[str] = (),
+    ) -> tuple[PullRequest, bool]:
+        data = await self._open_pr_for(branch)
+        created = data is None
+        if data is None:
+            try:
+                data = await self._write(
+                    "POST", "/pulls", {"title": title, "head": branch, "base": base, "body": body}
+                )
+            except ForgeError:
+                data = await self._open_pr_for(branch)  # created by a concurrent run
+                if data is None:
+                    raise
+                created = False
+            else:
+                self._count("opened")
+                if self._dry_run:
+                    return PullRequest(0, branch, base, title, body, PRState.OPEN), True
+                await self._request_reviewers(int(data["number"]), reviewers)
+        if not created:
+            changes = {
+                key: value
+                for key, value, old in (
+                    ("title", title, data.get("title")),
+                    ("body", body, data.get("body") or ""),
+                    ("base", base, data["base"]["ref"]),
+                )
+                if value != old
+            }
+            if changes:
+                data = {**data, **(await self._write("PATCH", f"/pulls/{data['number']}", changes))}
+                self._count("updated")
+        have = {str(label["name"]) for label in data.get("labels") or ()}
+        missing = [label for label in labels if label not in have]
+        if missing:
+            added = await self._write(
+                "POST", f"/issues/{data['number']}/labels", {"labels": missing}
+            )
+            data = {**data, "labels": added if isinstance(added, list) else data.get("labels")}
+        return _pr(data), created
+
+    async def _request_reviewers(self, number: int, reviewers: Sequence[str]) -> None:
+        users = [r for r in reviewers if "/" not in r]
+        teams = [r.split("/", 1)[1] for r in reviewers if "/" in r]
+        if not users and not teams:
+            return
+        try:
+            await self._write(
+                "POST",
+                f"/pulls/{number}/requested_reviewers",
+                {"reviewers": users, "team_reviewers": teams},
+            )
+        except ForgeError as exc:  # a reviewer who is not a collaborator must not fail the PR
+            _log.warning("github.reviewers_refused", repo=self.repo, pr=number, error=str(exc))
+
+    async def close_pr(self, number: int, comment: str | None = None) -> None:
+        pr = await self.get_pr(number)
+        if pr.state is not PRState.OPEN:
+            return
+        if comment:
+            await self.comment(number, comment)
+        await self._write("PATCH", f"/pulls/{number}", {"state": "closed"})
+        self._count("closed")
+
+    async def update_pr_body(self, number: int, body: str) -> None:
+        await self._write("PATCH", f"/pulls/{number}", {"body": body})
+
+    # -- comments, reactions, permissions, statuses -------------------------------------------
+    async def comments(self, number: int) -> list[dict[str, Any]]:
+        """Every comment on PR ``number`` (raw GitHub objects, oldest first)."""
+        return await self._paged(f"/issues/{number}/comments?per_page=100", limit=10_000)
+
+    async def ensure_comment(self, number: int, marker: str, body: str) -> None:
+        for item in await self.comments(number):
+            user = item.get("user") or {}
+            mine = user.get("type") == "Bot" or user.get("login") == self._bot_login
+            if mine and marker in str(item.get("body") or ""):
+                if item.get("body") != body:
+                    await self._write("PATCH", f"/issues/comments/{item['id']}", {"body": body})
+                return
+        await self.comment(number, body)
+
+    async def comment(self, number: int, body: str) -> None:
+        await self._write("POST", f"/issues/{number}/comments", {"body": body})
+
+    async def react(self, number: int, comment_id: int, reaction: Reaction) -> None:
+        url = f"/issues/comments/{comment_id}/reactions"
+        await self._write("POST", url, {"content": reaction.value})
+
+    async def can_write(self, user: str) -> bool:
+        data = await self._get_or_none(f"/collaborators/{quote(user)}/permission")
+        return isinstance(data, Mapping) and data.get("permission") in ("admin", "write")
+
+    async def set_status(
+        self, sha: str, context: str, state: StatusState, description: str, url: str | None = None
+    ) -> None:
+        payload: dict[str, Any] = {
+            "state": state.value,
+            "context": context,
+            "description": description[:140],
+        }
+        if url:
+            payload["target_url"] = url
+        await self._write("POST", f"/statuses/{sha}", payload)
+
+    async def commit_statuses(self, sha: str) -> dict[str, StatusState]:
+        data = await self._get(f"/commits/{sha}/status")
+        out: dict[str, StatusState] = {}
+        for item in data.get("statuses") or ():  # newest first per context
+            context = str(item["context"])
+            if context not in out:
+                out[context] = StatusState(str(item["state"]))
+        return out
+
+
+def _pacer(key: str, interval: float) -> Pacer:
+    pacer = _PACERS.get(key)
+    if pacer is None or pacer.interval != interval:
+        pacer = _PACERS[key] = Pacer(interval)
+    return pacer
+
+
+@asynccontextmanager
+async def open_forge(
+    repo: str,
+    settings: Settings,
+    *,
+    installation_id: int | None = None,
+    tokens: TokenCache | None = None,
+    write_interval: float = 1.0,
+    on_request: Callable[[str], None] | None = None,
+    on_pr: Callable[[str], None] | None = None,
+) -> AsyncIterator[GitHubForge]:
+    """A :class:`GitHubForge` on ``repo`` with an App installation token, or ``github_token``."""
+    if "/" not in repo:
+        raise ConfigError(f"a GitHub repository is 'owner/name', not {repo!r}")
+    tokens = tokens or DEFAULT_TOKENS
+    base_url = settings.github_api_url.rstrip("/")
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        bare = GitHubClient(session, base_url=base_url)
+        app_id, key = settings.github_app_id, settings.github_private_key
+        if app_id and key:
+            if installation_id is None:
+                installation_id = await installation_for(bare, repo, app_id=app_id, private_key=key)
+            token = await tokens.installation_token(
+                bare, app_id=app_id, private_key=key, installation_id=installation_id
+            )
+            pace_key = f"{base_url}#{installation_id}"
+        elif settings.github_token:
+            token = settings.github_token
+            pace_key = f"{base_url}#{hashlib.sha256(token.encode()).hexdigest()[:16]}"
+        else:
+            raise ConfigError("no GitHub credentials: set a token or a GitHub App id and key")
+        gh = GitHubClient(
+            session,
+            oauth_token=token,
+            base_url=base_url,
+            cache=_ETAGS,
+            pacer=_pacer(pace_key, write_interval),
+            on_request=on_request,
+        )
+        yield GitHubForge(
+            gh, repo, bot_login=settings.bot_login, dry_run=settings.dry_run, on_pr=on_pr
+        )
+
+
+__all__ = ["BadRequest", "GitHubForge", "blob_sha", "open_forge"]
