@@ -249,44 +249,51 @@ def _sample(items: Iterable[str], limit: int = 5) -> str:
 
 
 def _best_semver(constraint: semver.Constraint, values: Iterable[str]) -> str | None:
-    """Greatest in-range version (ties: byte-smallest tag, Flux's first-seen in registry order)."""
-    fullmatch = semver._VERSION.fullmatch
-    pre_key = semver._pre_key
+    """Greatest in-range version (ties: byte-smallest tag, Flux's first-seen in registry order).
+
+    Hot loop: plain ``X.Y.Z``/``vX.Y.Z`` tags take a split-and-isdigit fast path that agrees with
+    :func:`semver.parse_tag` on them; everything else goes through the full parser. A tag that
+    cannot beat the best so far is never checked against the range.
+    """
+    slow_parse = semver.parse_tag
     check = constraint.check
-    best: str | None = None
+    best: str = ""
     best_key: semver.Key | None = None
+    best_major = -1
     for tag in values:
-        if tag.count(".") < 2:
+        parts = tag.split(".", 2)
+        if len(parts) != 3:  # Flux: fewer than two dots is not a candidate
             continue
-        m = fullmatch(tag)
-        if m is None:
-            continue
-        smaj, smin, spat, pre, _build = m.groups()
-        if (
-            len(smaj) >= _U64_DIGITS
-            or (smin and len(smin) >= _U64_DIGITS)
-            or (spat and len(spat) >= _U64_DIGITS)
-        ):
-            parsed = semver.parse_tag(tag)
+        a, b, c = parts
+        if a[:1] == "v":
+            a = a[1:]
+        key: semver.Key
+        if a.isdigit() and tag.isascii() and len(a) < _U64_DIGITS:
+            major = int(a)  # the version's major, whatever follows
+            if major < best_major:
+                continue
+            if c.isdigit() and b.isdigit() and len(b) < _U64_DIGITS and len(c) < _U64_DIGITS:
+                key = (major, int(b), int(c), 1, ())
+            else:
+                parsed = slow_parse(tag)
+                if parsed is None:
+                    continue
+                key = parsed.key
+        else:
+            parsed = slow_parse(tag)
             if parsed is None:
                 continue
             key = parsed.key
-        elif pre:
-            if not semver._valid_prerelease(pre):
-                continue
-            key = (int(smaj), int(smin or 0), int(spat or 0), 0, pre_key(pre))
-        else:
-            key = (int(smaj), int(smin or 0), int(spat or 0), 1, ())
         if best_key is not None:
             if key < best_key:
                 continue
             if key == best_key:
-                if tag < best:  # type: ignore[operator]
+                if tag < best:
                     best = tag
                 continue
         if check(key):
-            best, best_key = tag, key
-    return best
+            best, best_key, best_major = tag, key, key[0]
+    return best if best_key is not None else None
 
 
 def _best_numerical(order: str, values: Iterable[str]) -> str:

@@ -1,0 +1,140 @@
+"""Go semantics used by filterTags and the numerical policy: RE2, Regexp.Expand, ParseFloat."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.errors import PolicyError
+from bot.policy.gosyntax import compile_pattern, expand, parse_float
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1", 1.0),
+        ("-2.5", -2.5),
+        ("+3", 3.0),
+        (".5", 0.5),
+        ("5.", 5.0),
+        ("1e3", 1000.0),
+        ("1E-2", 0.01),
+        ("0x1p4", 16.0),
+        ("0x_1_0p0", 16.0),
+        ("0X1.8P1", 3.0),
+        ("inf", math.inf),
+        ("-Infinity", -math.inf),
+        ("+INF", math.inf),
+        ("1e-400", 0.0),  # underflow is not an error in Go
+    ],
+)
+def test_parse_float_accepts_go_syntax(text: str, expected: float) -> None:
+    assert parse_float(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " 1",
+        "1 ",
+        "1_000",
+        "0x10",
+        "1e",
+        "e1",
+        ".",
+        "+nan",
+        "-nan",
+        "infin",
+        "1e400",
+        "0x1p",
+        "١",
+        "1,0",
+    ],
+)
+def test_parse_float_rejects_what_go_rejects(text: str) -> None:
+    assert parse_float(text) is None
+
+
+def test_parse_float_nan() -> None:
+    value = parse_float("NaN")
+    assert value is not None and math.isnan(value)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "template", "text", "expected"),
+    [
+        (r"(?P<a>\d+)-(?P<b>\d+)", "$b.$a", "12-34", "34.12"),
+        (r"(?P<a>\d+)-(?P<b>\d+)", "${b}x${a}", "12-34", "34x12"),
+        (r"(\d+)-(\d+)", "$2$1", "12-34", "3412"),
+        (r"(\d+)-(\d+)", "$1x", "12-34", ""),  # "1x" is the name: no such group
+        (r"(\d+)-(\d+)", "$$1", "12-34", "$1"),
+        (r"(\d+)", "$9", "12", ""),  # out of range group
+        (r"(\d+)", "$01", "12", ""),  # leading zero: a name, not a number
+        (r"(\d+)", "a$", "12", "a$"),  # malformed: dollar kept
+        (r"(\d+)", "${1", "12", "${1"),
+        (r"(\d+)", "$-", "12", "$-"),
+        (r"(\d+)(x)?", "[$2]", "12", "[]"),  # group that did not participate
+        (r"(\d+)", "$0", "a12b", "12"),
+    ],
+)
+def test_expand_matches_go(pattern: str, template: str, text: str, expected: str) -> None:
+    matcher = compile_pattern(pattern)
+    m = matcher.search(text)
+    assert m is not None
+    assert expand(template, m, matcher) == expected
+
+
+@pytest.mark.parametrize(
+    "pattern", ["(?=a)", "(?!a)", "(?<=a)", r"(a)\1", "a++", "a{2,}+", "(?>a)", r"\Z", "(?#c)"]
+)
+def test_rejects_what_re2_rejects(pattern: str) -> None:
+    with pytest.raises(PolicyError, match="RE2"):
+        compile_pattern(pattern)
+
+
+def test_pattern_must_be_a_string() -> None:
+    with pytest.raises(PolicyError):
+        compile_pattern(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "found"),
+    [
+        ("[[:digit:]]+", "ab12", "12"),  # POSIX class: RE2 only
+        (r"\pN+", "ab12", "12"),
+        (r"a{,2}", "a{,2}", "a{,2}"),  # literal in Go
+        (r"\d", "\u0661", None),  # ASCII digits only, as Go
+        (r"\bx", "éx", "x"),  # word boundaries are ASCII in Go
+        ("(?i)k", "\u212a", "\u212a"),  # RE2 folds the Kelvin sign, non-ASCII text goes to RE2
+        ("a$", "a\n", None),  # Go's $ is end of text
+    ],
+)
+def test_engine_choice_keeps_go_semantics(pattern: str, text: str, found: str | None) -> None:
+    m = compile_pattern(pattern).search(text)
+    assert (m.group(0) if m else None) == found
+
+
+_alphabet = "ab01.-_$"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    pattern=st.sampled_from(
+        [r"^v?(\d+)\.(\d+)", r"(?P<x>[a-b]+)-(\d*)", r"\w+\.", r"[^.]+$", r"(a|ab)(b*)", "b?$"]
+    ),
+    text=st.text(alphabet=_alphabet, max_size=12),
+)
+def test_fast_engine_agrees_with_re2(pattern: str, text: str) -> None:
+    matcher = compile_pattern(pattern)
+    fast = matcher.search(text)
+    slow = matcher._re2.search(text)
+    assert (fast is None) == (slow is None)
+    if fast is not None and slow is not None:
+        assert fast.span() == slow.span()
+        assert [fast.group(i) for i in range(matcher.groups + 1)] == [
+            slow.group(i) for i in range(matcher.groups + 1)
+        ]
