@@ -1,5 +1,78 @@
-"""``fluxbot`` subcommands for diff; registers on :data:`bot.cli.app.main`."""
+"""``fluxbot diff``: render what a change does to the cluster, offline, from a local git repository.
+
+    fluxbot diff [PATH] --base main [--head HEAD] [--format markdown|text|json] [--exit-code]
+
+Without ``--head`` the working tree (tracked and untracked, not ignored) is the head side. Only the
+Kustomizations whose inputs changed are rendered. With ``--exit-code`` the command exits 3 when the
+rendered objects differ (1 stays "error" and 2 "usage", as everywhere in fluxbot).
+"""
 
 from __future__ import annotations
 
-from bot.cli.app import main  # noqa: F401
+import sys
+from pathlib import Path
+
+import click
+
+from bot.cli.app import main
+from bot.errors import ConfigError
+from bot.flux.render import RenderSettings
+from bot.jobs.preview import PreviewOptions, run_preview
+from bot.kustomize import DEFAULT_TIMEOUT, changed_paths, git, git_tree, worktree_files
+from bot.render import diff_comment, diff_json, diff_text
+
+DIFF_EXIT = 3
+
+
+@main.command("diff")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--base", "base", required=True, help="Git ref of the base side (e.g. main).")
+@click.option("--head", "head", default=None, help="Git ref of the head side [working tree].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--exit-code", is_flag=True, help=f"Exit {DIFF_EXIT} when objects differ.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds allowed per kustomize build.",
+)
+@click.option(
+    "--all",
+    "render_all",
+    is_flag=True,
+    help="Render every Kustomization, not only the affected ones.",
+)
+def diff_command(
+    path: Path,
+    base: str,
+    head: str | None,
+    fmt: str,
+    exit_code: bool,
+    timeout: float,
+    render_all: bool,
+) -> None:
+    """Show the Kubernetes objects a change creates, changes or deletes, per Flux Kustomization."""
+    repo = path.resolve()
+    if not repo.is_dir():
+        raise ConfigError(f"{path}: not a directory")
+    top = Path(git(repo, "rev-parse", "--show-toplevel").decode().strip())
+    base_tree = git_tree(top, base)
+    head_tree = git_tree(top, head) if head is not None else worktree_files(top)
+    changed = changed_paths(top, base, head)
+    options = PreviewOptions(render=RenderSettings(timeout=timeout), render_all=render_all)
+    result = run_preview(base_tree, head_tree, changed, options)
+    if fmt == "json":
+        sys.stdout.write(diff_json(result))
+    elif fmt == "markdown":
+        sys.stdout.write(diff_comment(result))
+    else:
+        sys.stdout.write(diff_text(result))
+    if exit_code and not result.empty:
+        sys.exit(DIFF_EXIT)

@@ -1,0 +1,126 @@
+"""Preview job: from the base and head trees of a change to the object diff and its comment.
+
+Forge-agnostic: it takes two ``{path: text}`` trees (and optionally the changed paths), finds the
+Kustomizations whose inputs changed on either side, renders only those on both sides, diffs the
+objects and returns a :class:`~bot.flux.diff.PreviewDiff`; :func:`preview_comment` turns it into
+the sticky-comment markdown (``bot.render.diff_comment``). Secret values seen in either tree are
+scrubbed from every diff, note and error.
+
+    >>> result = run_preview(base_tree, head_tree)           # doctest: +SKIP
+    >>> comment = preview_comment(result)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from bot.flux.diff import (
+    DiffOptions,
+    KustomizationDiff,
+    PreviewDiff,
+    diff_objects,
+    image_changes,
+    scrub,
+    secret_values,
+)
+from bot.flux.graph import FluxGraph, Node
+from bot.flux.render import Builder, RenderResult, RenderSettings, TreeRenderer
+from bot.log import get_logger
+from bot.render import diff_comment
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class PreviewOptions:
+    render: RenderSettings = field(default_factory=RenderSettings)
+    diff: DiffOptions = field(default_factory=DiffOptions)
+    repo_urls: tuple[str, ...] = ()
+    render_all: bool = False  # every Kustomization, not just the affected ones (benchmarks)
+
+
+def changed_between(base: Mapping[str, str], head: Mapping[str, str]) -> set[str]:
+    """Paths added, removed or modified between two trees."""
+    return {p for p in set(base) | set(head) if base.get(p) != head.get(p)}
+
+
+def _affected(graph: FluxGraph, changed: set[str], render_all: bool) -> dict[str, Node]:
+    if render_all:
+        return {n.label: n for n in graph.nodes}
+    nodes = {n.label: n for n in graph.affected_nodes(changed)}
+    # a parent whose own definition changed (e.g. its patches) changes every child it renders
+    grew = True
+    while grew:
+        grew = False
+        for node in graph.nodes:
+            parent = graph.parent(node)
+            if node.label not in nodes and parent is not None and parent.ks.file in changed:
+                nodes[node.label] = node
+                grew = True
+    return nodes
+
+
+def run_preview(
+    base: Mapping[str, str],
+    head: Mapping[str, str],
+    changed: Iterable[str] | None = None,
+    options: PreviewOptions | None = None,
+    builder: Builder | None = None,
+) -> PreviewDiff:
+    """Render the affected Kustomizations on both sides and diff their objects."""
+    opts = options or PreviewOptions()
+    changed_set = set(changed) if changed is not None else changed_between(base, head)
+    base_graph = FluxGraph.from_tree(base, opts.repo_urls)
+    head_graph = FluxGraph.from_tree(head, opts.repo_urls)
+    base_nodes = _affected(base_graph, changed_set, opts.render_all)
+    head_nodes = _affected(head_graph, changed_set, opts.render_all)
+    labels = sorted(set(base_nodes) | set(head_nodes))
+    secrets = secret_values(base_graph.objects) | secret_values(head_graph.objects)
+    diff_opts = DiffOptions(
+        noise=opts.diff.noise,
+        context=opts.diff.context,
+        max_object_diff=opts.diff.max_object_diff,
+        secrets=opts.diff.secrets | secrets,
+    )
+    problems = sorted({scrub(str(p), secrets) for p in (*head_graph.objects.problems,)})
+    log.info("preview", changed=len(changed_set), affected=len(labels))
+    results: list[KustomizationDiff] = []
+    with (
+        TreeRenderer(base, base_graph, opts.render, builder) as base_side,
+        TreeRenderer(head, head_graph, opts.render, builder) as head_side,
+    ):
+        for label in labels:
+            old = base_side.render(base_nodes[label]) if label in base_nodes else None
+            new = head_side.render(head_nodes[label]) if label in head_nodes else None
+            entry = _diff_one(label, old, new, diff_opts)
+            if not entry.empty:
+                results.append(entry)
+    return PreviewDiff(tuple(results), len(labels), tuple(problems))
+
+
+def _diff_one(
+    label: str, old: RenderResult | None, new: RenderResult | None, opts: DiffOptions
+) -> KustomizationDiff:
+    key = (new or old).key  # type: ignore[union-attr]
+    old_objs = old.objects if old is not None and old.error is None else ()
+    new_objs = new.objects if new is not None and new.error is None else ()
+    failed = (old is not None and old.error is not None) or (
+        new is not None and new.error is not None
+    )
+    changes = () if failed else tuple(diff_objects(old_objs, new_objs, opts))
+    notes = dict.fromkeys(scrub(n, opts.secrets) for r in (old, new) if r for n in r.notes)
+    return KustomizationDiff(
+        label=label,
+        key=key,
+        changes=changes,
+        images=() if failed else tuple(image_changes(old_objs, new_objs)),
+        base_error=scrub(old.error, opts.secrets) if old is not None and old.error else None,
+        head_error=scrub(new.error, opts.secrets) if new is not None and new.error else None,
+        notes=tuple(notes) if changes or failed else (),
+    )
+
+
+def preview_comment(result: PreviewDiff, max_chars: int | None = None) -> str:
+    """The sticky-comment markdown for a preview (capped, with the hidden marker)."""
+    return diff_comment(result) if max_chars is None else diff_comment(result, max_chars=max_chars)
