@@ -365,7 +365,8 @@ class FaultProxy(BackgroundServer):
             return web.Response(status=fault.status, headers=fault.headers, body=fault.body)
         if fault.kind == "redirect":
             location = fault.target + request.path_qs
-            return web.Response(status=fault.status or 307, headers={"Location": location})
+            status = fault.status if 300 <= fault.status < 400 else 307
+            return web.Response(status=status, headers={"Location": location})
         if fault.kind == "oversize":
             resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
             await resp.prepare(request)
