@@ -182,7 +182,7 @@ def render_comment(merge_sha: str, results: Iterable[Result], how: str) -> str:
         ROLLOUT_MARKER,
         f"### {head}",
         "",
-        f"Merge commit `{merge_sha[:12]}`; Flux asked to reconcile via {how}. {summary}.",
+        f"Merge commit `{merge_sha[:12]}`, reconcile triggered via {how}. {summary}.",
         "",
         "| Kustomization | result | message |",
         "| --- | --- | --- |",

@@ -170,7 +170,7 @@ async def reconcile_and_watch(
     elif cfg.receiver is not None:
         raise ReconcileError("reconcile.receiver is configured but no receiver secret is set")
     else:
-        report.how = "nothing (Flux's own interval)"
+        report.how = "Flux's own polling (no receiver or cluster access)"
     if not wait:
         report.description = f"reconcile requested for {len(kustomizations)} Kustomizations"
         return report
