@@ -1,5 +1,210 @@
-"""``fluxbot`` subcommands for registry; registers on :data:`bot.cli.app.main`."""
+"""``fluxbot tags`` and ``fluxbot inspect``; registers on :data:`bot.cli.app.main`.
+
+This entry point is where the environment is read: ``FLUXBOT_INSECURE_REGISTRIES`` (comma
+separated ``HOST[:PORT]``), ``DOCKER_CONFIG`` (directory of ``config.json``) and
+``FLUXBOT_REGISTRY_AUTH`` (JSON ``{"host": {"username": ..., "password": ...}}``). Other commands
+(``policy test --image``) can reuse :func:`registry_options` and :func:`client_from_options`.
+"""
 
 from __future__ import annotations
 
-from bot.cli.app import main  # noqa: F401
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.cli.app import echo_json, main
+from bot.errors import ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = ["client_from_options", "insecure_hosts", "list_tags", "registry_options"]
+
+
+def registry_options(func: F) -> F:
+    """The registry flags shared by every command that talks to registries."""
+    options = [
+        click.option(
+            "--insecure-registry",
+            "insecure",
+            multiple=True,
+            metavar="HOST[:PORT]",
+            help="Allow plain HTTP and private/loopback addresses for this registry (repeatable; "
+            "also FLUXBOT_INSECURE_REGISTRIES, comma separated).",
+        ),
+        click.option(
+            "--docker-config",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="docker config.json with auths/credHelpers "
+            "(default: $DOCKER_CONFIG/config.json or ~/.docker/config.json).",
+        ),
+        click.option(
+            "--registry-secret",
+            "secrets",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Kubernetes dockerconfigjson Secret file (repeatable).",
+        ),
+        click.option(
+            "--tag-cache",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="SQLite file caching tag lists between runs.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def insecure_hosts(flags: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """Hosts from ``--insecure-registry`` flags plus ``FLUXBOT_INSECURE_REGISTRIES``."""
+    from_env = environ.get("FLUXBOT_INSECURE_REGISTRIES", "")
+    return [h.strip() for h in [*flags, *from_env.split(",")] if h.strip()]
+
+
+def _static_auth(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    raw = environ.get("FLUXBOT_REGISTRY_AUTH")
+    if not raw:
+        return {}
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ConfigError("FLUXBOT_REGISTRY_AUTH is not JSON") from None
+    if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
+        raise ConfigError('FLUXBOT_REGISTRY_AUTH must be {"host": {"username", "password"}}')
+    return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in doc.items()}
+
+
+def client_from_options(
+    insecure: Sequence[str],
+    docker_config: Path | None,
+    secrets: Sequence[Path],
+    tag_cache: Path | None,
+    environ: Mapping[str, str] | None = None,
+) -> Any:
+    """A :class:`bot.registry.RegistryClient` configured from flags and the environment."""
+    from bot.registry import Credentials, RegistryClient, SQLiteTagCache
+
+    env = os.environ if environ is None else environ
+    if docker_config is None:
+        base = env.get("DOCKER_CONFIG")
+        docker_config = (Path(base) if base else Path.home() / ".docker") / "config.json"
+    credentials = Credentials.load(docker_config, secrets, _static_auth(env))
+    cache = SQLiteTagCache(tag_cache) if tag_cache is not None else None
+    return RegistryClient(
+        insecure=insecure_hosts(insecure, env), credentials=credentials, cache=cache
+    )
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int], None] | None]:
+    """A transient rich progress line on a TTY (stderr); nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} tags"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda count: bar.update(task, completed=count)
+
+
+async def list_tags(client: Any, image: str, exclusion: Sequence[str] | None) -> list[str]:
+    """Tags of ``image`` with a progress line on a TTY."""
+    with _progress(f"listing {image}") as progress:
+        tags: list[str] = await client.tags(image, exclusion, progress=progress)
+        return tags
+
+
+@main.command("tags")
+@click.argument("image")
+@click.option(
+    "--exclude",
+    "exclusion",
+    multiple=True,
+    metavar="REGEX",
+    help="exclusionList regex (repeatable; replaces Flux's default ^.*\\.sig$).",
+)
+@click.option("--all", "no_exclusion", is_flag=True, help="Apply no exclusion at all.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@registry_options
+def tags_command(
+    image: str,
+    exclusion: tuple[str, ...],
+    no_exclusion: bool,
+    as_json: bool,
+    insecure: tuple[str, ...],
+    docker_config: Path | None,
+    secrets: tuple[Path, ...],
+    tag_cache: Path | None,
+) -> None:
+    """List every tag of IMAGE's repository (after exclusions), following pagination."""
+    from bot.reference import parse
+
+    parse(image)
+    patterns: list[str] | None = [] if no_exclusion else (list(exclusion) or None)
+
+    async def run() -> list[str]:
+        async with client_from_options(insecure, docker_config, secrets, tag_cache) as client:
+            return await list_tags(client, image, patterns)
+
+    tags = asyncio.run(run())
+    if as_json:
+        echo_json(tags)
+    else:
+        click.echo("\n".join(tags)) if tags else None
+
+
+@main.command("inspect")
+@click.argument("image")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@registry_options
+def inspect_command(
+    image: str,
+    as_json: bool,
+    insecure: tuple[str, ...],
+    docker_config: Path | None,
+    secrets: tuple[Path, ...],
+    tag_cache: Path | None,
+) -> None:
+    """Show IMAGE[:TAG|@DIGEST]: digest, media type, platforms and source annotations."""
+    from bot.reference import parse
+
+    parse(image)
+
+    async def run() -> Any:
+        async with client_from_options(insecure, docker_config, secrets, tag_cache) as client:
+            return await client.inspect(image)
+
+    info = asyncio.run(run())
+    if as_json:
+        data = info.as_dict()
+        data.update(source=info.source, revision=info.revision, version=info.version)
+        echo_json(data)
+        return
+    click.echo(f"reference:  {info.reference}")
+    click.echo(f"digest:     {info.digest}")
+    click.echo(f"media type: {info.media_type}")
+    if info.platforms:
+        click.echo("platforms:  " + ", ".join(str(p) for p in info.platforms))
+    for label, value in (
+        ("source", info.source),
+        ("revision", info.revision),
+        ("version", info.version),
+    ):
+        if value:
+            click.echo(f"{label + ':':<11} {value}")
