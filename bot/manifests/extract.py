@@ -113,6 +113,8 @@ def _make(
     text_of_ref: str | None = None,
 ) -> ImageRef:
     unresolved = None
+    if text_of_ref is not None:
+        image = text_of_ref  # as written, until it parses
     if any(is_templated(v) for v in raw):
         unresolved = "templated value"
     elif text_of_ref is not None:

@@ -118,6 +118,7 @@ class _Composer:
 
     def __init__(self, text: str, path: str, max_expanded: int) -> None:
         self.path = path
+        self.text = text
         self.offset = 1 if text.startswith(_BOM) else 0
         self.max_expanded = max_expanded
         self.parser: Any = CParser(text)
@@ -150,6 +151,10 @@ class _Composer:
         mark = event.start_mark
         start = mark.index + self.offset
         if cls is ScalarEvent:
+            line = mark.line
+            if event.anchor is not None or event.tag is not None:
+                # libyaml's mark starts at the properties (&anchor, !tag): skip them
+                start, line = _skip_properties(self.text, start, line)
             node: Node = Scalar(
                 event.value,
                 event.tag,
@@ -157,7 +162,7 @@ class _Composer:
                 event.implicit[0],
                 start,
                 event.end_mark.index + self.offset,
-                mark.line,
+                line,
             )
             size = 1
         elif cls is AliasEvent:
@@ -200,6 +205,27 @@ class _Composer:
             # so recursive structures cannot be built
             self.anchors[event.anchor] = (node, size)
         return node, size
+
+
+def _skip_properties(text: str, pos: int, line: int) -> tuple[int, int]:
+    """Position (and 0-based line) of a scalar's content after its ``&anchor``/``!tag``."""
+    size = len(text)
+    while pos < size:
+        ch = text[pos]
+        if ch in "&!":
+            while pos < size and text[pos] not in " \t\r\n":
+                pos += 1
+        elif ch in " \t\r":
+            pos += 1
+        elif ch == "\n":
+            pos += 1
+            line += 1
+        elif ch == "#":
+            while pos < size and text[pos] != "\n":
+                pos += 1
+        else:
+            break
+    return pos, line
 
 
 def compose_documents(

@@ -112,3 +112,13 @@ def test_every_testdata_file_loads(root: Path) -> None:
     for path in files:
         docs += len(load_documents(path.read_text(encoding="utf-8"), str(path)))
     assert docs >= len(files)
+
+
+def test_anchor_and_tag_are_not_part_of_the_scalar_span() -> None:
+    text = 'a: &x !!str 1.0\nb: !e &y\n  # note\n  "q"\n'
+    (doc,) = compose_documents(text, "f.yaml")
+    assert isinstance(doc, Mapping)
+    values = [v for _, v in doc.pairs]
+    assert all(isinstance(v, Scalar) for v in values)
+    spans = [(text[v.start : v.end], v.line) for v in values if isinstance(v, Scalar)]
+    assert spans == [("1.0", 0), ('"q"', 3)]
