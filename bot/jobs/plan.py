@@ -72,6 +72,7 @@ class Plan:
     failed_images: frozenset[str] = frozenset()
     config: Any = field(default=None, compare=False, repr=False)
     images_fetched: int = 0
+    unresolved: list[str] = field(default_factory=list)
 
     @property
     def updates(self) -> list[Update]:
@@ -91,6 +92,7 @@ class Plan:
                 for g in self.groups
             ],
             "problems": list(self.problems),
+            "unresolved": list(self.unresolved),
         }
 
 
@@ -147,6 +149,16 @@ async def _fetch_all(
 
     await asyncio.gather(*(one(f) for f in fetches.values()))
     return fetches
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One update and how to write it: a marker's policy, or a site edit."""
+
+    update: Update
+    path: str
+    marker: str | None = None
+    edit: tuple[Site, str, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -213,7 +225,8 @@ async def plan(
                 markers[path] = found
     wanted = {m.policy for ms in markers.values() for m in ms}
     policies = _marker_policies(objects, wanted, mirrors, problems)
-    sites, site_problems = auto_sites(tree, markers, config, mirrors)
+    in_tree = {f"{p.namespace}:{p.name}" for p in objects.of(ImagePolicy)}
+    sites, site_problems, unresolved, refs_seen = auto_sites(tree, markers, in_tree, mirrors)
     problems.extend(site_problems)
 
     images = sorted({p.fetch for p in policies.values()} | {s.fetch for s in sites})
@@ -226,7 +239,7 @@ async def plan(
     results, marker_why = await _resolve_markers(ctx, policies, fetched, ignores, problems, failed)
     choices = await _resolve_sites(ctx, sites, fetched, ignores, config, problems, failed)
 
-    updates: list[tuple[Update, str, object]] = []
+    updates: list[_Planned] = []
     for path, found in markers.items():
         for m in found:
             mp = policies.get(m.policy)
@@ -248,7 +261,7 @@ async def plan(
                 site=f"setter:{m.field.value}",
                 kustomization=graph.owner(path),
             )
-            updates.append((upd, path, ("marker", m.policy)))
+            updates.append(_Planned(upd, path, marker=m.policy))
     for site, (new_tag, new_digest, policy, reason) in choices.items():
         upd = Update(
             path=site.path,
@@ -263,7 +276,7 @@ async def plan(
             site=site.kind,
             kustomization=graph.owner(site.path),
         )
-        updates.append((upd, site.path, ("site", site, new_tag, new_digest)))
+        updates.append(_Planned(upd, site.path, edit=(site, new_tag, new_digest)))
 
     groups = _group(tree, updates, results, pr_options(config).group, problems)
     all_failed = failed | {f.image for f in fetched.values() if f.error is not None}
@@ -272,10 +285,11 @@ async def plan(
     return Plan(
         groups=groups,
         problems=problems,
-        refs_seen=sum(len(v) for v in markers.values()) + len(sites),
+        refs_seen=refs_seen,
         failed_images=frozenset(failed_names),
         config=config,
         images_fetched=len(images),
+        unresolved=unresolved,
     )
 
 
@@ -389,7 +403,7 @@ def _group_name(update: Update, mode: str) -> str:
 
 def _group(
     tree: Mapping[str, str],
-    updates: Sequence[tuple[Update, str, object]],
+    updates: Sequence[_Planned],
     results: Mapping[str, Mapping[str, str]],
     mode: str,
     problems: list[str],
@@ -397,19 +411,19 @@ def _group(
     if mode not in GROUPINGS:
         problems.append(f"unknown grouping {mode!r}: grouping by image")
         mode = "image"
-    by_group: dict[str, list[tuple[Update, str, object]]] = defaultdict(list)
+    by_group: dict[str, list[_Planned]] = defaultdict(list)
     for item in updates:
-        by_group[_group_name(item[0], mode)].append(item)
+        by_group[_group_name(item.update, mode)].append(item)
     groups: list[UpdateGroup] = []
     for name in sorted(by_group):
-        items = sorted(by_group[name], key=lambda i: (i[0].path, i[0].line))
+        items = sorted(by_group[name], key=lambda i: (i.update.path, i.update.line))
         files: dict[str, str] = {}
-        for path in sorted({p for _, p, _ in items}):
-            here = [how for _, p, how in items if p == path]
-            policies = {h[1] for h in here if isinstance(h, tuple) and h[0] == "marker"}
-            site_edits = [h[1:] for h in here if isinstance(h, tuple) and h[0] == "site"]
+        for path in sorted({i.path for i in items}):
+            here = [i for i in items if i.path == path]
+            policies = {i.marker for i in here if i.marker is not None}
+            site_edits = [i.edit for i in here if i.edit is not None]
             try:
-                text = apply_site_edits(tree[path], site_edits)
+                text = apply_site_edits(tree[path], path, site_edits)
                 if policies:
                     text = setters.apply(text, {k: results[k] for k in policies})
             except ManifestError as exc:
@@ -417,7 +431,7 @@ def _group(
                 continue
             if text != tree[path]:
                 files[path] = text
-        kept = tuple(u for u, p, _ in items if p in files)
+        kept = tuple(i.update for i in items if i.path in files)
         if kept:
             groups.append(UpdateGroup(name, kept, tuple(sorted(files.items()))))
     return groups

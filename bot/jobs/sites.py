@@ -18,7 +18,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import bot.policy.shape as shape
+from bot.manifests.edits import Update as EditUpdate
+from bot.manifests.edits import apply_updates
+from bot.manifests.scan import scan
 from bot.manifests.setters import Marker
+from bot.manifests.sites import SiteKind
+from bot.policy import latest
+from bot.policy.select import Policy
+from bot.policy.semver import parse_version
 from bot.reference import DOCKER_HUB, InvalidReference, is_docker_hub
 from bot.reference import parse as parse_reference
 
@@ -55,23 +63,86 @@ def mirror_image(image: str, mirrors: Mapping[str, str]) -> str:
 def auto_sites(
     tree: Mapping[str, str],
     markers: Mapping[str, Sequence[Marker]],
-    config: Any,
+    known_policies: set[str],
     mirrors: Mapping[str, str],
-) -> tuple[list[Site], list[str]]:
-    """Every auto-detected reference of ``tree`` not covered by a setter marker; problems."""
-    return [], []
+) -> tuple[list[Site], list[str], list[str], int]:
+    """Auto-detected references of ``tree`` not handled by a known setter marker.
+
+    Returns the sites, problems (unreadable files, invalid references), references that cannot
+    be updated (templated, untagged) and the number of references seen (markers included).
+    """
+    found = scan(tree)
+    problems = list(found.errors)
+    unresolved: list[str] = []
+    sites: list[Site] = []
+    for ref in found.refs:
+        if ref.marker is not None and ref.marker in known_policies:
+            continue  # the marker path plans it, exactly as Flux would
+        if ref.unresolved is not None:
+            line = f"{ref.file}:{ref.line}: {ref.value or ref.path}: {ref.unresolved}"
+            (problems if ref.unresolved.startswith("invalid") else unresolved).append(line)
+            continue
+        if not ref.tag or not ref.image or ref.kind is SiteKind.MARKER:
+            continue
+        first = min(s.start for s in ref.spans)
+        last = max(s.end for s in ref.spans)
+        sites.append(
+            Site(
+                path=ref.file,
+                start=first,
+                end=last,
+                line=ref.line - 1,
+                image=ref.image,
+                tag=ref.tag,
+                digest=ref.digest,
+                kind=ref.kind.value,
+                fetch=mirror_image(ref.image, mirrors),
+                ref=ref,
+            )
+        )
+    return sites, problems, unresolved, len(found.refs)
+
+
+def _rule(config: Any, site: Site) -> tuple[Mapping[str, Any] | None, str]:
+    """The policy spec a config rule gives ``site`` and its label, or (None, "")."""
+    if config is None:
+        return None, ""
+    chosen = config.policy_for(site.image, site.path)
+    if chosen is None:
+        return None, ""
+    if isinstance(chosen, Mapping):
+        return chosen, ""
+    spec = getattr(chosen, "spec", None)
+    name = str(getattr(chosen, "name", "") or "")
+    return (spec if isinstance(spec, Mapping) else None), name
 
 
 def choose(site: Site, tags: Sequence[str], config: Any) -> tuple[str, str, str]:
     """(new tag, policy label, reason) for ``site`` among ``tags``; PolicyError if none."""
-    raise NotImplementedError
+    spec, name = _rule(config, site)
+    if spec is not None:
+        described = Policy.from_spec(spec).describe()
+        label = f"{name}: {described}" if name else described
+        new = latest(spec, tags)
+        if new != site.tag and _is_downgrade(site.tag, new):
+            return site.tag, label, f"{new} selected but it is lower than {site.tag}: kept"
+        return new, label, f"{new} is the latest of {len(tags)} tags by config rule ({label})"
+    picked = shape.select(site.tag, list(tags))
+    new = picked if picked else site.tag
+    label = "same shape as the current tag (no prereleases, no downgrades)"
+    return new, label, f"{new} is the highest tag shaped like {site.tag} among {len(tags)} tags"
 
 
-def apply_site_edits(text: str, edits: Sequence[tuple[Any, ...]]) -> str:
+def _is_downgrade(old: str, new: str) -> bool:
+    a, b = parse_version(old), parse_version(new)
+    return a is not None and b is not None and b.key < a.key
+
+
+def apply_site_edits(text: str, path: str, edits: Sequence[tuple[Site, str, str | None]]) -> str:
     """``text`` with each (site, new tag, new digest) spliced in; re-scanned to prove it."""
     if not edits:
         return text
-    raise NotImplementedError
+    return apply_updates(text, [EditUpdate(site.ref, tag, digest) for site, tag, digest in edits])
 
 
 __all__ = ["Site", "apply_site_edits", "auto_sites", "choose", "mirror_image"]

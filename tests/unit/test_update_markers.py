@@ -77,7 +77,11 @@ async def test_plan_groups_per_image_with_exact_edits() -> None:
     ctx = Context(forge=MemoryForge(), registry=source)
     result = await plan(tree(), ctx)
     assert result.problems == []
-    assert result.refs_seen == 3
+    assert result.refs_seen == 5  # 3 marked + the 2 untagged ImageRepository images
+    assert result.unresolved == [
+        "flux/images.yaml:5: ghcr.io/o/app: no tag",
+        "flux/images.yaml:20: ghcr.io/o/db: no tag",
+    ]
     assert sorted(source.calls) == ["ghcr.io/o/app", "ghcr.io/o/db"]  # one fetch per repository
     by_name = {g.name: g for g in result.groups}
     assert set(by_name) == {"ghcr.io-o-app", "ghcr.io-o-db"}
