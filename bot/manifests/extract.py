@@ -84,8 +84,8 @@ def is_templated(value: str) -> bool:
     return "${" in value or "{{" in value
 
 
-def _span(role: Role, node: Scalar, flow: bool = False) -> Span:
-    return Span(role, node.start, node.end, node.style, flow, node.value, node.line + 1)
+def _span(role: Role, node: Scalar) -> Span:
+    return Span(role, node.start, node.end, node.style, node.flow, node.value, node.line + 1)
 
 
 def _usable(node: Node | None) -> Scalar | None:
@@ -143,10 +143,8 @@ def _make(
     )
 
 
-def _ref_string(
-    site_kind: SiteKind, node: Scalar, flow: bool, file: str, doc: int, where: str
-) -> ImageRef:
-    spans = [_span(Role.REF, node, flow)]
+def _ref_string(site_kind: SiteKind, node: Scalar, file: str, doc: int, where: str) -> ImageRef:
+    spans = [_span(Role.REF, node)]
     return _make(site_kind, file, doc, where, spans, "", None, None, [node.value], node.value)
 
 
@@ -154,7 +152,7 @@ def extract(site: Site, node: Node, where: str, file: str, doc: int) -> Iterator
     if site.shape is Shape.REF:
         scalar = _usable(node)
         if scalar is not None:
-            yield _ref_string(site.kind, scalar, False, file, doc, where)
+            yield _ref_string(site.kind, scalar, file, doc, where)
     elif site.shape is Shape.KUSTOMIZE_ENTRY:
         if isinstance(node, Mapping):
             ref = _kustomize_entry(site.kind, node, file, doc, where)
@@ -168,7 +166,7 @@ def extract(site: Site, node: Node, where: str, file: str, doc: int) -> Iterator
     elif site.shape is Shape.HELM_VALUES:
         yield from _helm_values(node, file, doc, where, set())
     elif site.shape is Shape.IMAGE_STRINGS:
-        yield from _image_strings(node, file, doc, where, False, set())
+        yield from _image_strings(node, file, doc, where, set())
 
 
 def _tagged(
@@ -180,7 +178,6 @@ def _tagged(
     image: str,
     tag_node: Scalar | None,
     digest_node: Scalar | None,
-    flow: bool,
 ) -> ImageRef | None:
     """A reference split over name / tag / digest scalars."""
     if tag_node is None and digest_node is None:
@@ -189,15 +186,15 @@ def _tagged(
     raw = [image]
     tag = digest = None
     if tag_node is not None:
-        spans.append(_span(Role.TAG, tag_node, flow))
+        spans.append(_span(Role.TAG, tag_node))
         raw.append(tag_node.value)
         tag, digest = split_tag(tag_node.value)
     if digest_node is not None:
-        spans.append(_span(Role.DIGEST, digest_node, flow))
+        spans.append(_span(Role.DIGEST, digest_node))
         raw.append(digest_node.value)
         digest = digest_node.value
     if name_node is not None:
-        spans.append(_span(Role.NAME, name_node, flow))
+        spans.append(_span(Role.NAME, name_node))
     ref = _make(kind, file, doc, where, spans, image, tag, digest, raw)
     if ref.unresolved is None:
         try:
@@ -224,7 +221,6 @@ def _kustomize_entry(
         name_node.value,
         _usable(get(node, "newTag")),
         _usable(get(node, "digest")),
-        node.flow,
     )
 
 
@@ -243,7 +239,6 @@ def _oci_source(node: Mapping, file: str, doc: int, where: str) -> ImageRef | No
         image,
         _usable(get(ref, "tag")),
         _usable(get(ref, "digest")),
-        ref.flow,
     )
     return found
 
@@ -271,9 +266,7 @@ def _helm_values(node: Node, file: str, doc: int, where: str, seen: set[int]) ->
                 if scalar is not None and (
                     scalar.style or isinstance(resolve_plain(scalar.value), str)
                 ):
-                    yield _ref_string(
-                        SiteKind.HELM_VALUES_IMAGE, scalar, node.flow, file, doc, here
-                    )
+                    yield _ref_string(SiteKind.HELM_VALUES_IMAGE, scalar, file, doc, here)
                 continue
             if isinstance(value, Mapping):
                 repository = _usable(get(value, "repository"))
@@ -292,7 +285,6 @@ def _helm_values(node: Node, file: str, doc: int, where: str, seen: set[int]) ->
                         image,
                         _usable(tag_node),
                         _usable(get(value, "digest")),
-                        value.flow,
                     )
                     if ref is not None:
                         yield ref
@@ -301,14 +293,14 @@ def _helm_values(node: Node, file: str, doc: int, where: str, seen: set[int]) ->
 
 
 def _image_strings(
-    node: Node, file: str, doc: int, where: str, flow: bool, seen: set[int]
+    node: Node, file: str, doc: int, where: str, seen: set[int]
 ) -> Iterator[ImageRef]:
     if id(node) in seen:
         return
     seen.add(id(node))
     if isinstance(node, Sequence):
         for i, item in enumerate(node.items):
-            yield from _image_strings(item, file, doc, f"{where}[{i}]", node.flow, seen)
+            yield from _image_strings(item, file, doc, f"{where}[{i}]", seen)
     elif isinstance(node, Mapping):
         for key, value in items(node):
             here = f"{where}.{key}" if where else key
@@ -317,6 +309,6 @@ def _image_strings(
                 if scalar is not None and (
                     scalar.style or isinstance(resolve_plain(scalar.value), str)
                 ):
-                    yield _ref_string(SiteKind.KUBERNETES_IMAGE, scalar, node.flow, file, doc, here)
+                    yield _ref_string(SiteKind.KUBERNETES_IMAGE, scalar, file, doc, here)
             else:
-                yield from _image_strings(value, file, doc, here, node.flow, seen)
+                yield from _image_strings(value, file, doc, here, seen)

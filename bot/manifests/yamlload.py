@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from _ruamel_yaml import CParser  # type: ignore[import-not-found]  # libyaml, via ruamel.yaml.clib
+from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
@@ -58,10 +59,10 @@ _BOM = "\ufeff"
 
 
 class Scalar:
-    """A scalar with its value, tag, style (``''`` plain, ``'"'``, ``"'"``, ``'|'``, ``'>'``)
-    and its character span ``[start, end)`` in the source text (quotes included)."""
+    """A scalar with its value, tag, style (``''`` plain, ``'"'``, ``"'"``, ``'|'``, ``'>'``),
+    its character span ``[start, end)`` in the source text (quotes included) and 0-based line."""
 
-    __slots__ = ("end", "line", "plain_implicit", "start", "style", "tag", "value")
+    __slots__ = ("end", "flow", "line", "plain_implicit", "start", "style", "tag", "value")
 
     def __init__(
         self,
@@ -72,6 +73,7 @@ class Scalar:
         start: int,
         end: int,
         line: int,
+        flow: bool = False,
     ) -> None:
         self.value = value
         self.tag = tag
@@ -80,6 +82,7 @@ class Scalar:
         self.start = start
         self.end = end
         self.line = line
+        self.flow = flow  # inside a flow collection, where plain scalars are more restricted
 
 
 class Sequence:
@@ -116,15 +119,21 @@ Node = Scalar | Sequence | Mapping
 class _Composer:
     """Turns libyaml events into nodes, counting expanded size to refuse alias bombs."""
 
-    def __init__(self, text: str, path: str, max_expanded: int) -> None:
+    def __init__(self, text: str, path: str, max_expanded: int, pure: bool = False) -> None:
         self.path = path
         self.text = text
-        self.offset = 1 if text.startswith(_BOM) else 0
         self.max_expanded = max_expanded
-        self.parser: Any = CParser(text)
+        self.parser: Any
+        if pure:  # ruamel's own YAML 1.2 parser: slower, a little more permissive
+            self.parser = _Events(YAML(typ="safe", pure=True).parse(text))
+            self.offset = 0
+        else:  # libyaml marks do not count a leading BOM
+            self.parser = CParser(text)
+            self.offset = 1 if text.startswith(_BOM) else 0
         self.anchors: dict[str, tuple[Node, int]] = {}
         self.doc = 0
         self.depth = 0
+        self.flow = 0
 
     def error(self, problem: str, line: int | None = None) -> ManifestError:
         where = f", line {line + 1}" if line is not None else ""
@@ -163,6 +172,7 @@ class _Composer:
                 start,
                 event.end_mark.index + self.offset,
                 line,
+                self.flow > 0,
             )
             size = 1
         elif cls is AliasEvent:
@@ -176,8 +186,10 @@ class _Composer:
                 raise self.error(f"nesting deeper than {MAX_DEPTH}", mark.line)
             size = 1
             check = self.parser.check_event
+            flow = bool(event.flow_style)
+            self.flow += flow
             if cls is MappingStartEvent:
-                mapping = Mapping(event.tag, bool(event.flow_style), start, mark.line)
+                mapping = Mapping(event.tag, flow, start, mark.line)
                 while not check(MappingEndEvent):
                     key, ksize = self.node()
                     value, vsize = self.node()
@@ -185,7 +197,7 @@ class _Composer:
                     size += ksize + vsize
                 node = mapping
             else:
-                seq = Sequence(event.tag, bool(event.flow_style), start, mark.line)
+                seq = Sequence(event.tag, flow, start, mark.line)
                 while not check(SequenceEndEvent):
                     item, isize = self.node()
                     seq.items.append(item)
@@ -193,6 +205,7 @@ class _Composer:
                 node = seq
             node.end = self.parser.get_event().end_mark.index + self.offset
             self.depth -= 1
+            self.flow -= flow
             if size > self.max_expanded:
                 raise self.error(
                     f"more than {self.max_expanded} nodes once aliases are expanded (alias bomb?)",
@@ -205,6 +218,27 @@ class _Composer:
             # so recursive structures cannot be built
             self.anchors[event.anchor] = (node, size)
         return node, size
+
+
+class _Events:
+    """The C parser's event interface over ruamel's pure-Python event generator."""
+
+    def __init__(self, events: Iterator[Any]) -> None:
+        self.events = events
+        self.next: Any = None
+
+    def get_event(self) -> Any:
+        event = self.peek_event()
+        self.next = None
+        return event
+
+    def peek_event(self) -> Any:
+        if self.next is None:
+            self.next = next(self.events)
+        return self.next
+
+    def check_event(self, *choices: type) -> bool:
+        return isinstance(self.peek_event(), choices)
 
 
 def _skip_properties(text: str, pos: int, line: int) -> tuple[int, int]:
@@ -234,7 +268,13 @@ def compose_documents(
     """Parse ``text`` into one node tree per document (an empty document is a plain ``''``)."""
     if len(text) > MAX_BYTES:
         raise ManifestError(f"{path}: {len(text)} characters exceeds the {MAX_BYTES} limit")
-    composer = _Composer(text, path, max_expanded)
+    try:
+        return list(_Composer(text, path, max_expanded).documents())
+    except MarkedYAMLError:
+        # libyaml is YAML 1.1 and refuses a few things go-yaml and ruamel accept (such as
+        # ``{image: nginx:1.25}``): give the pure YAML 1.2 parser a chance before failing
+        pass
+    composer = _Composer(text, path, max_expanded, pure=True)
     try:
         return list(composer.documents())
     except MarkedYAMLError as exc:

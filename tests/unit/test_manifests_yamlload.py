@@ -122,3 +122,18 @@ def test_anchor_and_tag_are_not_part_of_the_scalar_span() -> None:
     assert all(isinstance(v, Scalar) for v in values)
     spans = [(text[v.start : v.end], v.line) for v in values if isinstance(v, Scalar)]
     assert spans == [("1.0", 0), ('"q"', 3)]
+
+
+def test_yaml12_flow_plain_with_colon_falls_back_to_pure_parser() -> None:
+    # libyaml (YAML 1.1) refuses ``nginx:1.25`` in a flow mapping; go-yaml and ruamel accept it
+    text = "\ufeffa: {name: x, image: nginx:1.25}\r\nb: &y !!str 'q'\n"
+    (doc,) = compose_documents(text, "f.yaml")
+    assert isinstance(doc, Mapping)
+    flow_map = doc.pairs[0][1]
+    assert isinstance(flow_map, Mapping) and flow_map.flow
+    image = flow_map.pairs[1][1]
+    assert isinstance(image, Scalar) and image.flow
+    assert text[image.start : image.end] == "nginx:1.25"
+    quoted = doc.pairs[1][1]
+    assert isinstance(quoted, Scalar) and text[quoted.start : quoted.end] == "'q'"
+    assert load_documents(text, "f.yaml") == [{"a": {"name": "x", "image": "nginx:1.25"}, "b": "q"}]
