@@ -8,8 +8,12 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -43,12 +47,6 @@ class Metrics:
             registry=r,
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
         )
-        self.registry_requests = Counter(
-            "fluxbot_registry_requests",
-            "Container registry requests by host and outcome.",
-            ["host", "outcome"],
-            registry=r,
-        )
         self.forge_requests = Counter(
             "fluxbot_forge_requests",
             "Forge API requests by forge and outcome (ok, not_modified, error, rate_limited).",
@@ -68,6 +66,25 @@ class Metrics:
             buckets=(0, 1, 2, 5, 10, 20, 50, 100, 500),
         )
 
+    def watch_registry(self, counts: Callable[[], Mapping[str, int]]) -> None:
+        """Export a registry client's own request counters as ``fluxbot_registry_requests``."""
+        self.registry.register(_RegistryCollector(counts))
+
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
+
+
+class _RegistryCollector(Collector):
+    def __init__(self, counts: Callable[[], Mapping[str, int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "fluxbot_registry_requests",
+            "Container registry requests by kind (tags, manifest, token, ...).",
+            labels=["kind"],
+        )
+        for kind, total in sorted(self._counts().items()):
+            family.add_metric([str(kind)], float(total))
+        yield family

@@ -1,5 +1,62 @@
-"""``fluxbot`` subcommands for serve; registers on :data:`bot.cli.app.main`."""
+"""``fluxbot serve``: the GitHub App / GitLab webhook server (see :mod:`bot.server`).
+
+    fluxbot serve [--host 127.0.0.1] [--port 8080]
+
+Configuration comes from the environment (``FLUXBOT_GITHUB_APP_ID``,
+``FLUXBOT_GITHUB_PRIVATE_KEY_PATH`` or ``FLUXBOT_GITHUB_PRIVATE_KEY``,
+``FLUXBOT_GITHUB_WEBHOOK_SECRET``, ``FLUXBOT_GITHUB_API_URL``, ``FLUXBOT_GITLAB_*``,
+``FLUXBOT_SCHEDULE_INTERVAL``, ...). SIGTERM drains running jobs before exiting.
+"""
 
 from __future__ import annotations
 
-from bot.cli.app import main  # noqa: F401
+import os
+from pathlib import Path
+
+import click
+
+from bot.cli.app import main
+from bot.errors import ConfigError
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--drain-timeout", default=30.0, show_default=True, help="Seconds to let jobs finish on exit."
+)
+@click.option("--no-schedule", is_flag=True, help="Do not re-plan installed repositories.")
+def serve_command(
+    host: str, port: int, concurrency: int, drain_timeout: float, no_schedule: bool
+) -> None:
+    """Serve webhooks (POST /webhooks/github, /webhooks/gitlab), /healthz, /readyz, /metrics."""
+    from aiohttp import web
+
+    from bot.log import get_logger
+    from bot.server import build_app
+    from bot.settings import Settings
+
+    settings = Settings.from_env()
+    if not (settings.github_webhook_secret or settings.gitlab_webhook_secret):
+        raise ConfigError(
+            "no webhook secret: set FLUXBOT_GITHUB_WEBHOOK_SECRET or FLUXBOT_GITLAB_WEBHOOK_SECRET"
+        )
+    docker = os.environ.get("DOCKER_CONFIG") or str(Path.home() / ".docker")
+    app = build_app(
+        settings,
+        concurrency=concurrency,
+        drain_timeout=drain_timeout,
+        schedule=not no_schedule,
+        docker_config=str(Path(docker) / "config.json"),
+    )
+    get_logger(__name__).info("server.listen", host=host, port=port)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        access_log=None,
+        print=None,
+        shutdown_timeout=drain_timeout + 5,
+        handle_signals=True,
+    )

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 from gidgethub import HTTPException
 from gidgethub.abc import GitHubAPI
 from gidgethub.apps import get_installation_access_token, get_jwt
 
 from bot.errors import ForgeError
+from bot.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -109,3 +111,27 @@ async def installation_repositories(gh: GitHubAPI, token: str) -> AsyncIterator[
         "/installation/repositories?per_page=100", oauth_token=token, iterable_key="repositories"
     ):
         yield str(repo["full_name"])
+
+
+def app_repositories(
+    settings: Settings, tokens: TokenCache | None = None
+) -> Callable[[], AsyncIterator[tuple[str, str, int | None]]]:
+    """A scheduler source: ("github", repo, installation id) for every repository of the App."""
+
+    async def source() -> AsyncIterator[tuple[str, str, int | None]]:
+        from bot.forges.github_api import GitHubClient
+
+        app_id, key = settings.github_app_id, settings.github_private_key
+        if not app_id or not key:
+            return
+        cache = tokens or DEFAULT_TOKENS
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            gh = GitHubClient(session, base_url=settings.github_api_url)
+            async for inst in installations(gh, app_id=app_id, private_key=key):
+                token = await cache.installation_token(
+                    gh, app_id=app_id, private_key=key, installation_id=inst
+                )
+                async for repo in installation_repositories(gh, token):
+                    yield "github", repo, inst
+
+    return source

@@ -1,0 +1,179 @@
+"""The composition root of ``fluxbot serve``: one aiohttp application.
+
+Routes: ``POST /webhooks/github`` (:mod:`bot.webhooks.github`), ``POST /webhooks/gitlab``
+(:mod:`bot.webhooks.gitlab`, when present), ``GET /healthz`` (the process answers), ``GET /readyz``
+(started and not draining), ``GET /metrics`` (Prometheus). Webhooks are answered at once; their jobs
+run in the in-process :class:`~bot.queue.JobQueue` (per-repository serialisation) through
+:func:`bot.runner.execute`, with one registry client (and tag cache) shared by every job. A
+scheduler re-plans every repository the GitHub App is installed on. On shutdown the queue is
+drained: running jobs finish (up to ``drain_timeout``), new deliveries get 503.
+
+    app = build_app(Settings.from_env())
+    web.run_app(app, host="127.0.0.1", port=8080)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.dispatch import Job
+from bot.log import get_logger
+from bot.metrics import CONTENT_TYPE, Metrics
+from bot.queue import JobQueue, QueueClosed
+from bot.scheduler import RepoSource, Scheduler
+from bot.settings import Settings
+from bot.webhooks import DeliveryStore, MemoryDeliveryStore, ServerState
+
+_log = get_logger(__name__)
+WEBHOOK_MODULES = ("bot.webhooks.github", "bot.webhooks.gitlab")
+
+
+@dataclass
+class Runtime:
+    """What the application owns besides its routes (exposed for tests as ``app[RUNTIME]``)."""
+
+    state: ServerState
+    queue: JobQueue
+    registry: Any = None
+    scheduler: Scheduler | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    ready: bool = False
+
+
+RUNTIME = web.AppKey("fluxbot_runtime", Runtime)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    body = {"ready": rt.ready, "pending": rt.queue.pending, "active": rt.queue.active}
+    return web.json_response(body, status=200 if rt.ready else 503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    return web.Response(body=rt.state.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def _registry_counts(rt: Runtime) -> Callable[[], Mapping[str, int]]:
+    def counts() -> Mapping[str, int]:
+        stats = getattr(rt.registry, "stats", None)
+        return dict(getattr(stats, "requests", None) or {})
+
+    return counts
+
+
+def _default_execute(rt: Runtime, settings: Settings) -> Callable[[Job], Awaitable[object]]:
+    from bot.runner import execute
+
+    async def run(job: Job) -> object:
+        return await execute(
+            job,
+            settings,
+            rt.registry,
+            rt.state.metrics,
+            extra={"deliveries": rt.state.deliveries},
+        )
+
+    return run
+
+
+def build_app(
+    settings: Settings,
+    *,
+    execute: Callable[[Job], Awaitable[object]] | None = None,
+    registry: Any = None,
+    deliveries: DeliveryStore | None = None,
+    concurrency: int = 4,
+    drain_timeout: float = 30.0,
+    sources: list[RepoSource] | None = None,
+    schedule: bool = True,
+    docker_config: str | None = None,
+) -> web.Application:
+    """The application; ``execute``/``registry``/``sources`` are seams for tests and workers."""
+    app = web.Application(client_max_size=settings.max_body_bytes + 1024)
+    metrics = Metrics()
+    state = ServerState(
+        settings=settings, deliveries=deliveries or MemoryDeliveryStore(), metrics=metrics
+    )
+    rt = Runtime(state=state, queue=JobQueue(lambda job: asyncio.sleep(0)), registry=registry)
+    rt.queue = JobQueue(execute or _default_execute(rt, settings), concurrency=concurrency)
+
+    async def enqueue(job: Job) -> None:
+        metrics.queue_depth.observe(rt.queue.pending)
+        try:
+            await rt.queue.enqueue(job)
+        except QueueClosed:
+            raise web.HTTPServiceUnavailable(text="shutting down") from None
+
+    state.enqueue = enqueue
+    metrics.watch_registry(_registry_counts(rt))
+    app[RUNTIME] = rt
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
+    for name in WEBHOOK_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                _log.warning("server.webhook_module_missing", module=name)
+                continue
+            raise
+        module.setup(app, state)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        owned = rt.registry is None and execute is None
+        if owned:
+            rt.registry = await _open_registry(settings, docker_config)
+        if schedule:
+            from bot.forges.github_auth import app_repositories
+
+            rt.scheduler = Scheduler(
+                settings.schedule_interval,
+                sources if sources is not None else [app_repositories(settings)],
+                state.submit,
+            )
+            rt.tasks.append(asyncio.create_task(rt.scheduler.run(), name="scheduler"))
+        rt.ready = True
+        _log.info("server.ready", concurrency=concurrency)
+        yield
+        rt.ready = False
+        for task in rt.tasks:
+            task.cancel()
+        await asyncio.gather(*rt.tasks, return_exceptions=True)
+        clean = await rt.queue.drain(drain_timeout)
+        _log.info("server.drained", clean=clean)
+        if owned and rt.registry is not None:
+            await rt.registry.__aexit__(None, None, None)
+
+    app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(_stop_accepting(rt))
+    return app
+
+
+def _stop_accepting(rt: Runtime) -> Callable[[web.Application], Awaitable[None]]:
+    async def stop(app: web.Application) -> None:
+        rt.ready = False
+
+    return stop
+
+
+async def _open_registry(settings: Settings, docker_config: str | None) -> Any:
+    from pathlib import Path
+
+    from bot.registry import Credentials, RegistryClient
+
+    creds = Credentials.load(docker_config=Path(docker_config) if docker_config else None)
+    insecure = (*settings.insecure_registries, *(m for _, m in settings.registry_mirrors))
+    client = RegistryClient(insecure=insecure, credentials=creds)
+    return await client.__aenter__()

@@ -1,0 +1,116 @@
+"""``POST /webhooks/github``: verify, normalise, deduplicate, enqueue, answer 202 at once.
+
+Answers: 401 for an unsigned, sha1-only or forged delivery (``X-Hub-Signature-256`` is checked by
+gidgethub's ``sansio.Event.from_http`` against ``FLUXBOT_GITHUB_WEBHOOK_SECRET``); 413 for a body
+over ``max_body_bytes``; 400/415 for one that is not JSON; 503 when no secret is configured;
+200 for ``ping``, for an event fluxbot does not act on and for a redelivery of an
+``X-GitHub-Delivery`` already seen; 202 once the jobs are enqueued (the work runs later).
+
+    setup(app, state)   # from bot.server.build_app
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+from gidgethub import BadRequest, ValidationFailure, sansio
+
+from bot.forges.github_events import label, normalise
+from bot.log import get_logger
+from bot.webhooks import ServerState
+
+log = get_logger(__name__)
+ROUTE = "/webhooks/github"
+FORGE = "github"
+STATE_KEY = web.AppKey("github_webhook_state", ServerState)
+
+
+async def read_capped(request: web.Request, cap: int) -> bytes | None:
+    """The whole body, or None as soon as it exceeds ``cap`` bytes."""
+    if request.content_length is not None and request.content_length > cap:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _answer(status: int, result: str, **extra: Any) -> web.Response:
+    return web.json_response({"result": result, **extra}, status=status)
+
+
+async def handle(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    started = time.monotonic()
+    try:
+        return await _handle(request, state)
+    finally:
+        state.metrics.delivery_seconds.labels(forge=FORGE).observe(time.monotonic() - started)
+
+
+async def _handle(request: web.Request, state: ServerState) -> web.Response:
+    name = request.headers.get("X-GitHub-Event", "unknown")[:64]
+    delivery = request.headers.get("X-GitHub-Delivery", "")[:128]
+    secret = state.settings.github_webhook_secret
+    if not secret:
+        log.error("github.webhook.no_secret")
+        return _answer(503, "webhook secret not configured")
+    signature = request.headers.get("X-Hub-Signature-256")
+    if not signature or not signature.startswith("sha256="):
+        state.count(FORGE, name, "rejected")
+        log.warning("github.webhook.unsigned", event=name, delivery=delivery, remote=request.remote)
+        return _answer(401, "X-Hub-Signature-256 required")
+    body = await read_capped(request, state.settings.max_body_bytes)
+    if body is None:
+        state.count(FORGE, name, "rejected")
+        log.warning("github.webhook.too_large", event=name, delivery=delivery)
+        return _answer(413, "body too large")
+    headers = {
+        "x-hub-signature-256": signature,  # never the sha1 header: gidgethub would accept it
+        "content-type": request.headers.get("Content-Type", ""),
+        "x-github-event": name,
+        "x-github-delivery": delivery,
+    }
+    try:
+        event = sansio.Event.from_http(headers, body, secret=secret)
+    except ValidationFailure:
+        state.count(FORGE, name, "rejected")
+        log.warning("github.webhook.bad_signature", event=name, delivery=delivery)
+        return _answer(401, "signature does not match")
+    except BadRequest as exc:
+        state.count(FORGE, name, "rejected")
+        return _answer(int(exc.status_code), "not a JSON delivery")
+    if not isinstance(event.data, dict):
+        state.count(FORGE, name, "rejected")
+        return _answer(400, "payload is not an object")
+    metric = label(name, event.data)
+    if name == "ping":
+        state.count(FORGE, metric, "ignored")
+        return _answer(200, "pong")
+    if delivery and not await state.deliveries.claim(f"{FORGE}:{delivery}"):
+        state.count(FORGE, metric, "duplicate")
+        log.info("github.webhook.duplicate", event=metric, delivery=delivery)
+        return _answer(200, "duplicate")
+    normalised = normalise(name, event.data, delivery, bot_login=state.settings.bot_login)
+    jobs = await state.submit(normalised)
+    state.count(FORGE, metric, "accepted" if jobs else "ignored")
+    log.info(
+        "github.webhook",
+        event=metric,
+        delivery=delivery,
+        repo=normalised.repo,
+        jobs=[j.kind.value for j in jobs],
+    )
+    return _answer(202 if jobs else 200, "accepted" if jobs else "ignored", jobs=len(jobs))
+
+
+def setup(app: web.Application, state: ServerState) -> None:
+    """Mount ``POST /webhooks/github`` on ``app``."""
+    app[STATE_KEY] = state
+    app.router.add_post(ROUTE, handle)
