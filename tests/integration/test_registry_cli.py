@@ -1,0 +1,89 @@
+"""``fluxbot tags`` / ``fluxbot inspect`` against the real registry."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bot.cli import main
+from tests.support.registry_fixtures import unique_repo
+from tests.support.registry_process import RegistryHandle
+
+
+def run(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_tags_text_json_and_exclusions(registry: RegistryHandle) -> None:
+    repo = unique_repo()
+    registry.seed(repo, ["1.0.0", "1.1.0", "sha256-x.sig"])
+    image = f"{registry.host}/{repo}"
+    code, out, _ = run(["tags", image, "--insecure-registry", registry.host])
+    assert code == 0 and sorted(out.split()) == ["1.0.0", "1.1.0"]
+    code, out, _ = run(
+        ["tags", image, "--json", "--all"],
+        env={"FLUXBOT_INSECURE_REGISTRIES": f"x,{registry.host}"},
+    )
+    assert code == 0 and sorted(json.loads(out)) == ["1.0.0", "1.1.0", "sha256-x.sig"]
+    code, out, _ = run(["tags", image, "--json", "--exclude", r"^1\.0", "--insecure-registry",
+                        registry.host])  # fmt: skip
+    assert sorted(json.loads(out)) == ["1.1.0", "sha256-x.sig"]
+
+
+def test_errors_are_one_line_exit_1(registry: RegistryHandle) -> None:
+    code, _, err = run(["tags", f"{registry.host}/some/repo"])
+    assert code == 1
+    assert err.startswith("error: refusing") and "--insecure-registry" in err
+    assert err.count("\n") == 1
+    code, _, err = run(["tags", "UPPER/Case"])
+    assert code == 1 and "lowercase" in err
+    code, _, err = run(["inspect", f"{registry.host}/{unique_repo()}:x", "--insecure-registry",
+                        registry.host])  # fmt: skip
+    assert code == 1 and "not found" in err
+    code, _, _ = run(["tags"])
+    assert code == 2
+
+
+def test_inspect_index(registry: RegistryHandle) -> None:
+    repo = unique_repo()
+    seeded = registry.seed_index(
+        repo, "3.0.0", annotations={"org.opencontainers.image.source": "https://git.example/app"}
+    )
+    image = f"{registry.host}/{repo}:3.0.0"
+    code, out, _ = run(["inspect", image, "--json", "--insecure-registry", registry.host])
+    assert code == 0
+    data = json.loads(out)
+    assert data["digest"] == seeded.digest
+    assert [p["platform"] for p in data["platforms"]] == ["linux/amd64", "linux/arm64/v8"]
+    assert data["source"] == "https://git.example/app"
+    code, out, _ = run(["inspect", image, "--insecure-registry", registry.host])
+    assert f"digest:     {seeded.digest}" in out
+    assert "platforms:  linux/amd64, linux/arm64/v8" in out
+    assert "source:     https://git.example/app" in out
+
+
+def test_docker_config_and_env_credentials(
+    registry_htpasswd: RegistryHandle, tmp_path: Path
+) -> None:
+    reg = registry_htpasswd
+    repo = unique_repo()
+    reg.seed(repo, ["7"])
+    auth = base64.b64encode(f"{reg.username}:{reg.password}".encode()).decode()
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {reg.host: {"auth": auth}}}))
+    env = {"FLUXBOT_INSECURE_REGISTRIES": reg.host, "DOCKER_CONFIG": str(tmp_path)}
+    code, out, err = run(["tags", f"{reg.host}/{repo}"], env=env)
+    assert (code, out.strip()) == (0, "7"), err
+    env = {
+        "FLUXBOT_INSECURE_REGISTRIES": reg.host,
+        "DOCKER_CONFIG": str(tmp_path / "none"),
+        "FLUXBOT_REGISTRY_AUTH": json.dumps(
+            {reg.host: {"username": reg.username, "password": reg.password}}
+        ),
+    }
+    code, out, _ = run(["tags", f"{reg.host}/{repo}", "--tag-cache", str(tmp_path / "c.db")], env)
+    assert (code, out.strip()) == (0, "7")
+    assert (tmp_path / "c.db").exists()
