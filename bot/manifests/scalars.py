@@ -69,7 +69,7 @@ def _plain_ok(value: str, flow: bool) -> bool:
         return False
     if ": " in value or " #" in value or value.endswith(":") or "\t" in value:
         return False
-    return not (flow and any(c in value for c in ",[]{}:"))
+    return not (flow and any(c in value for c in ",[]{}"))
 
 
 def _double(value: str) -> str:
