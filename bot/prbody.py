@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 from bot.marker import PRMarker
 from bot.model import Ignore, Update, UpdateGroup
 
-DEFAULT_COMMIT_TEMPLATE = "{title}\n\n{updates}\n"
 _SHORT_DIGEST = 19  # "sha256:" + 12 hex digits
 
 
@@ -31,13 +30,41 @@ def _version(tag: str, digest: str | None) -> str:
     return f"{tag}@{digest[:_SHORT_DIGEST]}" if digest else tag
 
 
-def pr_title(group: UpdateGroup) -> str:
-    """``Update <image> to <tag>`` for one image, ``Update N images (<group>)`` for several."""
+def template_fields(group: UpdateGroup) -> dict[str, str]:
+    """Placeholders of the title and commit templates.
+
+    ``{image}``, ``{old}``, ``{new}`` (for several images: ``N images``, ``current versions``,
+    ``new versions``), ``{policy}``, ``{group}``, ``{images}`` and ``{updates}`` (one
+    ``- image old → new (path:line)`` line per update).
+    """
+    images = _images(group)
+    olds = list(dict.fromkeys(u.old for u in group.updates))
+    news = list(dict.fromkeys(u.new for u in group.updates))
+    policies = list(dict.fromkeys(u.policy for u in group.updates if u.policy))
+    single = len(images) == 1
+    return {
+        "image": images[0] if single else f"{len(images)} images",
+        "old": ", ".join(olds) if single else "current versions",
+        "new": ", ".join(news) if single else "new versions",
+        "policy": "; ".join(policies),
+        "group": group.name,
+        "images": ", ".join(images),
+        "updates": "\n".join(
+            f"- {u.image} {_version(u.old, u.old_digest)} → {_version(u.new, u.new_digest)}"
+            f" ({u.path}:{u.line})"
+            for u in group.updates
+        ),
+    }
+
+
+def pr_title(group: UpdateGroup, template: str | None = None) -> str:
+    """The title from ``template``; without one ``Update <image> to <tag>`` (or ``N images``)."""
+    if template:
+        return _format(template, template_fields(group)).strip().splitlines()[0]
     images = _images(group)
     if len(images) == 1:
         news = list(dict.fromkeys(u.new for u in group.updates))
-        target = news[0] if len(news) == 1 else ", ".join(news)
-        return f"Update {images[0]} to {target}"
+        return f"Update {images[0]} to {', '.join(news)}"
     return f"Update {len(images)} images ({group.name})"
 
 
@@ -133,32 +160,26 @@ class _Lenient(string.Formatter):
         return super().get_value(key, args, kwargs)
 
 
-def commit_message(group: UpdateGroup, template: str | None = None) -> str:
-    """The commit message from a config template.
-
-    Fields: ``{title}``, ``{group}``, ``{images}`` (comma-separated), ``{updates}`` (one
-    ``- image old → new (path:line)`` line each), and for single-image groups ``{image}``,
-    ``{old}``, ``{new}``. Unknown fields stay as written.
-    """
-    images = _images(group)
-    fields: dict[str, str] = {
-        "title": pr_title(group),
-        "group": group.name,
-        "images": ", ".join(images),
-        "updates": "\n".join(
-            f"- {u.image} {_version(u.old, u.old_digest)} → {_version(u.new, u.new_digest)}"
-            f" ({u.path}:{u.line})"
-            for u in group.updates
-        ),
-    }
-    if len(images) == 1:
-        first = group.updates[0]
-        fields |= {"image": first.image, "old": first.old, "new": first.new}
+def _format(template: str, fields: Mapping[str, str]) -> str:
     try:
-        text = _Lenient().format(template or DEFAULT_COMMIT_TEMPLATE, **fields)
+        return _Lenient().format(template, **fields)
     except (ValueError, IndexError):  # a stray brace: use the template literally
-        text = template or DEFAULT_COMMIT_TEMPLATE
-    return text.strip() + "\n"
+        return template
 
 
-__all__ = ["DEFAULT_COMMIT_TEMPLATE", "commit_message", "pr_body", "pr_title", "release_links"]
+def commit_message(group: UpdateGroup, template: str | None = None) -> str:
+    """The commit message: the template's subject, then one line per update.
+
+    Fields as :func:`template_fields`; unknown ``{fields}`` stay as written. A template that
+    places ``{updates}`` itself gets no list appended.
+    """
+    fields = template_fields(group)
+    if not template:
+        return f"{pr_title(group)}\n\n{fields['updates']}\n"
+    text = _format(template, fields).strip()
+    if "{updates}" not in template:
+        text += "\n\n" + fields["updates"]
+    return text + "\n"
+
+
+__all__ = ["commit_message", "pr_body", "pr_title", "release_links", "template_fields"]

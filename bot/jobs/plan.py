@@ -25,16 +25,17 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.config import Config, load_config
 from bot.errors import BotError, ManifestError, PolicyError
 from bot.flux.graph import FluxGraph
 from bot.flux.objects import FluxObjects, ImagePolicy, ImageRepository, parse_tree
-from bot.ignores import filter_tags
+from bot.ignores import canonical_image, filter_tags
 from bot.jobs.context import Context
 from bot.jobs.sites import (
+    Chooser,
     Site,
     apply_site_edits,
     auto_sites,
-    choose,
     mirror_image,
 )
 from bot.log import get_logger
@@ -57,6 +58,7 @@ class PrOptions:
     labels: tuple[str, ...] = ()
     reviewers: tuple[str, ...] = ()
     commit: str | None = None
+    title: str | None = None
     max_open: int = 0  # 0: no limit
     max_per_hour: int = 0
     group: str = "image"
@@ -96,28 +98,28 @@ class Plan:
         }
 
 
-def load_tree_config(tree: Mapping[str, str]) -> Any:
-    """The repository's ``.fluxbot.yaml`` (``None`` when it has none)."""
+def load_tree_config(tree: Mapping[str, str]) -> Config:
+    """The repository's ``.fluxbot.yaml`` (the defaults when it has none); ConfigError if bad."""
     for name in CONFIG_FILES:
         if name in tree:
-            import importlib
-
-            return importlib.import_module("bot.config").load_config(tree[name])
-    return None
+            return load_config(tree[name], name)
+    return Config.default()
 
 
 def pr_options(config: Any) -> PrOptions:
-    """:class:`PrOptions` from a loaded config (defaults without one)."""
+    """:class:`PrOptions` from a loaded config (no limits and defaults without one)."""
     pr = getattr(config, "pr", None)
+    group = str(getattr(config, "group", None) or getattr(pr, "group", None) or "image")
     if pr is None:
-        return PrOptions()
+        return PrOptions(group=group)
     return PrOptions(
         labels=tuple(getattr(pr, "labels", ()) or ()),
         reviewers=tuple(getattr(pr, "reviewers", ()) or ()),
-        commit=getattr(pr, "commit_message", None) or getattr(pr, "commit", None) or None,
+        commit=getattr(pr, "commit_message", None) or None,
+        title=getattr(pr, "title", None) or None,
         max_open=int(getattr(pr, "max_open", 0) or 0),
         max_per_hour=int(getattr(pr, "max_per_hour", 0) or 0),
-        group=str(getattr(pr, "group", None) or getattr(config, "group", None) or "image"),
+        group=group,
     )
 
 
@@ -226,7 +228,8 @@ async def plan(
     wanted = {m.policy for ms in markers.values() for m in ms}
     policies = _marker_policies(objects, wanted, mirrors, problems)
     in_tree = {f"{p.namespace}:{p.name}" for p in objects.of(ImagePolicy)}
-    sites, site_problems, unresolved, refs_seen = auto_sites(tree, markers, in_tree, mirrors)
+    chooser = Chooser(config, _flux_policies(objects))
+    sites, site_problems, unresolved, refs_seen = auto_sites(tree, in_tree, mirrors, chooser)
     problems.extend(site_problems)
 
     images = sorted({p.fetch for p in policies.values()} | {s.fetch for s in sites})
@@ -237,7 +240,7 @@ async def plan(
             problems.append(f"{f.image}: {f.error}")
 
     results, marker_why = await _resolve_markers(ctx, policies, fetched, ignores, problems, failed)
-    choices = await _resolve_sites(ctx, sites, fetched, ignores, config, problems, failed)
+    choices = await _resolve_sites(ctx, sites, fetched, ignores, chooser, problems, failed)
 
     updates: list[_Planned] = []
     for path, found in markers.items():
@@ -291,6 +294,20 @@ async def plan(
         images_fetched=len(images),
         unresolved=unresolved,
     )
+
+
+def _flux_policies(objects: FluxObjects) -> dict[str, tuple[str, Mapping[str, Any]]]:
+    """Canonical image → (label, spec) of the one ImagePolicy of the repository watching it."""
+    repos = {(r.namespace, r.name): r for r in objects.of(ImageRepository)}
+    found: dict[str, list[tuple[str, Mapping[str, Any]]]] = defaultdict(list)
+    for pol in objects.of(ImagePolicy):
+        ref = pol.image_repository
+        repo = repos.get((ref.namespace or pol.namespace, ref.name))
+        if repo is not None and repo.image:
+            found[canonical_image(repo.image)].append(
+                (f"ImagePolicy {pol.namespace}:{pol.name}", pol.spec)
+            )
+    return {image: pols[0] for image, pols in found.items() if len(pols) == 1}
 
 
 def _config_mirrors(config: Any) -> dict[str, str]:
@@ -353,7 +370,7 @@ async def _resolve_sites(
     sites: Sequence[Site],
     fetched: Mapping[str, _Fetch],
     ignores: Sequence[Ignore],
-    config: Any,
+    chooser: Chooser,
     problems: list[str],
     failed: set[str],
 ) -> dict[Site, tuple[str, str | None, str, str]]:
@@ -365,8 +382,8 @@ async def _resolve_sites(
         if tags is None:
             continue
         try:
-            kept = filter_tags(site.image, exclude_tags(tags), ignores)
-            new, policy, reason = choose(site, kept, config)
+            kept = filter_tags(site.image, exclude_tags(tags, chooser.exclusion), ignores)
+            new, policy, reason = chooser.choose(site, kept)
         except PolicyError as exc:
             problems.append(f"{site.path}:{site.line + 1}: {site.image}: {exc}")
             failed.add(site.image)

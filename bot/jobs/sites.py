@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import bot.policy.shape as shape
+from bot.ignores import canonical_image
 from bot.manifests.edits import Update as EditUpdate
 from bot.manifests.edits import apply_updates
 from bot.manifests.scan import scan
-from bot.manifests.setters import Marker
 from bot.manifests.sites import SiteKind
 from bot.policy import latest
 from bot.policy.select import Policy
@@ -62,14 +62,16 @@ def mirror_image(image: str, mirrors: Mapping[str, str]) -> str:
 
 def auto_sites(
     tree: Mapping[str, str],
-    markers: Mapping[str, Sequence[Marker]],
     known_policies: set[str],
     mirrors: Mapping[str, str],
+    chooser: Chooser,
 ) -> tuple[list[Site], list[str], list[str], int]:
     """Auto-detected references of ``tree`` not handled by a known setter marker.
 
     Returns the sites, problems (unreadable files, invalid references), references that cannot
     be updated (templated, untagged) and the number of references seen (markers included).
+    References excluded or ignored by the config, or every one when detection is off, are
+    dropped.
     """
     found = scan(tree)
     problems = list(found.errors)
@@ -78,19 +80,21 @@ def auto_sites(
     for ref in found.refs:
         if ref.marker is not None and ref.marker in known_policies:
             continue  # the marker path plans it, exactly as Flux would
+        if not chooser.detect:
+            continue
         if ref.unresolved is not None:
             line = f"{ref.file}:{ref.line}: {ref.value or ref.path}: {ref.unresolved}"
             (problems if ref.unresolved.startswith("invalid") else unresolved).append(line)
             continue
         if not ref.tag or not ref.image or ref.kind is SiteKind.MARKER:
             continue
-        first = min(s.start for s in ref.spans)
-        last = max(s.end for s in ref.spans)
+        if chooser.skip(ref.image, ref.file):
+            continue
         sites.append(
             Site(
                 path=ref.file,
-                start=first,
-                end=last,
+                start=min(s.start for s in ref.spans),
+                end=max(s.end for s in ref.spans),
                 line=ref.line - 1,
                 image=ref.image,
                 tag=ref.tag,
@@ -103,34 +107,67 @@ def auto_sites(
     return sites, problems, unresolved, len(found.refs)
 
 
-def _rule(config: Any, site: Site) -> tuple[Mapping[str, Any] | None, str]:
-    """The policy spec a config rule gives ``site`` and its label, or (None, "")."""
-    if config is None:
-        return None, ""
-    chosen = config.policy_for(site.image, site.path)
-    if chosen is None:
-        return None, ""
-    if isinstance(chosen, Mapping):
-        return chosen, ""
-    spec = getattr(chosen, "spec", None)
-    name = str(getattr(chosen, "name", "") or "")
-    return (spec if isinstance(spec, Mapping) else None), name
+def _spellings(image: str) -> list[str]:
+    """The name as written and its canonical form (``nginx``, ``docker.io/library/nginx``)."""
+    canonical = canonical_image(image)
+    return [image] if canonical == image else [image, canonical]
 
 
-def choose(site: Site, tags: Sequence[str], config: Any) -> tuple[str, str, str]:
-    """(new tag, policy label, reason) for ``site`` among ``tags``; PolicyError if none."""
-    spec, name = _rule(config, site)
-    if spec is not None:
-        described = Policy.from_spec(spec).describe()
-        label = f"{name}: {described}" if name else described
-        new = latest(spec, tags)
-        if new != site.tag and _is_downgrade(site.tag, new):
-            return site.tag, label, f"{new} selected but it is lower than {site.tag}: kept"
-        return new, label, f"{new} is the latest of {len(tags)} tags by config rule ({label})"
-    picked = shape.select(site.tag, list(tags))
-    new = picked if picked else site.tag
-    label = "same shape as the current tag (no prereleases, no downgrades)"
-    return new, label, f"{new} is the highest tag shaped like {site.tag} among {len(tags)} tags"
+@dataclass(frozen=True)
+class Chooser:
+    """Which policy decides a detected reference: a config rule, else an ImagePolicy of the
+    repository for that image, else the shape of the current tag."""
+
+    config: Any = None  # bot.config.Config | None
+    flux: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def detect(self) -> bool:
+        return bool(getattr(self.config, "detect", True))
+
+    @property
+    def exclusion(self) -> tuple[str, ...] | None:
+        return getattr(self.config, "exclusion_list", None)
+
+    def skip(self, image: str, path: str) -> bool:
+        """Excluded by the config, or matched first by an ``ignore: true`` rule."""
+        if self.config is None:
+            return False
+        for name in _spellings(image):
+            if self.config.excluded(name, path):
+                return True
+            for rule in self.config.rules:
+                if rule.applies(name, path):
+                    return bool(rule.ignore)
+        return False
+
+    def _rule(self, site: Site) -> tuple[str, Mapping[str, Any]] | None:
+        if self.config is None:
+            return None
+        for name in _spellings(site.image):
+            chosen = self.config.policy_for(name, site.path, site.tag)
+            if chosen is not None:
+                label, spec = chosen
+                return f"{label}: {Policy.from_spec(spec).describe()}", spec
+        flux = self.flux.get(canonical_image(site.image))
+        if flux is not None:
+            return f"{flux[0]}: {Policy.from_spec(flux[1]).describe()}", flux[1]
+        return None
+
+    def choose(self, site: Site, tags: Sequence[str]) -> tuple[str, str, str]:
+        """(new tag, policy label, reason) for ``site`` among ``tags``; PolicyError if none."""
+        rule = self._rule(site)
+        if rule is not None:
+            label, spec = rule
+            new = latest(spec, tags)
+            if new != site.tag and _is_downgrade(site.tag, new):
+                return site.tag, label, f"{new} selected but it is lower than {site.tag}: kept"
+            return new, label, f"{new} is what {label} selects among {len(tags)} tags"
+        picked = shape.select(site.tag, list(tags))
+        new = picked if picked else site.tag
+        label = "same shape as the current tag (no prereleases, no downgrades)"
+        why = f"{new} is the highest tag shaped like {site.tag} among {len(tags)} tags"
+        return new, label, why
 
 
 def _is_downgrade(old: str, new: str) -> bool:
@@ -145,4 +182,4 @@ def apply_site_edits(text: str, path: str, edits: Sequence[tuple[Site, str, str 
     return apply_updates(text, [EditUpdate(site.ref, tag, digest) for site, tag, digest in edits])
 
 
-__all__ = ["Site", "apply_site_edits", "auto_sites", "choose", "mirror_image"]
+__all__ = ["Chooser", "Site", "apply_site_edits", "auto_sites", "mirror_image"]

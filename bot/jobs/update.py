@@ -141,7 +141,7 @@ async def run_update(ctx: Context) -> UpdateReport:
         marker = PRMarker.parse(existing.body) if existing else None
         kept = marker.ignores if marker else ()
         opened = (opened_at(existing.body) if existing else None) or now
-        title, body = pr_title(group), _body(group, kept, opened)
+        title, body = pr_title(group, options.title), _body(group, kept, opened)
         action = PRAction(group.branch, title, updates=group.updates)
         if existing is None:
             if options.max_open and open_count >= options.max_open:

@@ -63,13 +63,22 @@ def test_release_links_only_for_web_urls() -> None:
     assert ("release notes", "https://gitlab.com/g/p/-/releases") in release_links(gl)
 
 
-def test_commit_message_template() -> None:
+def test_commit_message_and_title_templates() -> None:
     group = UpdateGroup("app", (APP,))
     assert commit_message(group) == (
         "Update ghcr.io/o/app to 1.2.0\n\n- ghcr.io/o/app 1.0.0 → 1.2.0 (apps/app.yaml:12)\n"
     )
     tpl = "chore(deps): bump {image} from {old} to {new} [{group}] {unknown}"
     assert commit_message(group, tpl) == (
-        "chore(deps): bump ghcr.io/o/app from 1.0.0 to 1.2.0 [app] {unknown}\n"
+        "chore(deps): bump ghcr.io/o/app from 1.0.0 to 1.2.0 [app] {unknown}\n\n"
+        "- ghcr.io/o/app 1.0.0 → 1.2.0 (apps/app.yaml:12)\n"
     )
-    assert commit_message(group, "broken {") == "broken {\n"
+    assert (
+        commit_message(group, "x\n{updates}")
+        == "x\n- ghcr.io/o/app 1.0.0 → 1.2.0 (apps/app.yaml:12)\n"
+    )
+    assert commit_message(group, "broken {").startswith("broken {\n\n- ")
+    title = "chore(deps): update {image} to {new}"
+    assert pr_title(group, title) == "chore(deps): update ghcr.io/o/app to 1.2.0"
+    both = UpdateGroup("all", (APP, DB))
+    assert pr_title(both, title) == "chore(deps): update 2 images to new versions"

@@ -3,10 +3,9 @@ registry mirrors, grouping, and groups that share a file."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import SimpleNamespace
 from typing import Any
 
+from bot.config import load_config
 from bot.jobs.context import Context
 from bot.jobs.update import plan
 from bot.settings import Settings
@@ -106,25 +105,26 @@ async def test_shape_default_every_site_kind() -> None:
     )
 
 
-class Rules:
-    """A stand-in config: one rule for the api image, grouping from ``group``."""
-
-    def __init__(self, group: str = "image") -> None:
-        self.pr = SimpleNamespace(group=group)
-
-    def policy_for(self, image: str, path: str) -> Mapping[str, Any] | None:
-        if image == "ghcr.io/example/api":
-            return {"policy": {"semver": {"range": "^1.0"}}}
-        return None
+RULES = """\
+group: all
+policies:
+  api-v1: {policy: {semver: {range: "^1.0"}}}
+rules:
+  - images: ["ghcr.io/example/*"]
+    policy: api-v1
+  - images: ["docker.io/bitnami/*"]
+    ignore: true
+"""
 
 
 async def test_config_rule_and_grouping_all() -> None:
-    result, _ = await run_plan(Rules(group="all"))
+    result, _ = await run_plan(load_config(RULES))
     [group] = result.groups
     assert group.name == "all"
     api = [u for u in group.updates if u.image == "ghcr.io/example/api"]
     assert [(u.old, u.new) for u in api] == [("1.4.0", "1.5.2")]
-    assert "semver range '^1.0'" in api[0].policy
+    assert api[0].policy == "api-v1: semver range '^1.0'"
+    assert not any("redis" in u.image for u in group.updates)  # ignore: true
     # one group, so the deployment file carries both edits
     text = group.file_map["apps/web/deployment.yaml"]
     assert '"busybox:1.37.0"' in text and "nginx:1.27.3-alpine   # keep me" in text

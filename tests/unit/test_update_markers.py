@@ -124,11 +124,11 @@ async def test_run_update_lifecycle() -> None:
     assert [a.branch for a in first.opened] == ["fluxbot/ghcr.io-o-app"]
     assert first.problems == []
     [pr] = await forge.list_prs()
-    assert pr.title == "Update ghcr.io/o/app to 1.1.0"
+    assert pr.title == "chore(deps): update ghcr.io/o/app to 1.1.0"  # the config's default
     assert PRMarker.parse(pr.body) is not None
     head = forge.branches["fluxbot/ghcr.io-o-app"]
     assert forge.commits[head].parent == forge.branches["main"]
-    assert forge.commits[head].message.startswith("Update ghcr.io/o/app to 1.1.0")
+    assert forge.commits[head].message.startswith("chore(deps): update ghcr.io/o/app to 1.1.0\n")
 
     # nothing new: no commit, no PR write
     calls = len(forge.calls)
@@ -141,7 +141,7 @@ async def test_run_update_lifecycle() -> None:
     third = await run_update(ctx)
     assert [a.number for a in third.updated] == [pr.number]
     assert "1.2.0" in forge.branch_files("fluxbot/ghcr.io-o-app")["apps/deploy.yaml"]
-    assert forge.prs[pr.number].title == "Update ghcr.io/o/app to 1.2.0"
+    assert forge.prs[pr.number].title == "chore(deps): update ghcr.io/o/app to 1.2.0"
 
     # the base moves: the branch is recomputed on the new base
     forge.push_base({"README.yaml": "x: 1\n"})
