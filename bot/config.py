@@ -175,10 +175,17 @@ def check_config(text: str, source: str = ".fluxbot.yaml") -> list[str]:
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     for err in errors:
         problems.append(f"{source}: {_json_path(err.absolute_path)}: {err.message}")
-    if problems or not isinstance(data, dict):
-        return problems
+    if isinstance(data, dict):
+        problems += _semantic_problems(data, source)
+    return problems
+
+
+def _semantic_problems(data: dict[str, Any], source: str) -> list[str]:
+    """What the schema cannot say: unknown names, ranges and regexes Flux would reject."""
+    problems: list[str] = []
     presets = set(preset_names())
-    policies = data.get("policies") or {}
+    policies = data.get("policies")
+    policies = policies if isinstance(policies, dict) else {}
     for name, spec in policies.items():
         if name in presets:
             problems.append(f"{source}: $.policies.{name}: shadows the built-in preset {name!r}")
@@ -186,14 +193,19 @@ def check_config(text: str, source: str = ".fluxbot.yaml") -> list[str]:
             Policy.from_spec(spec)
         except PolicyError as exc:
             problems.append(f"{source}: $.policies.{name}: {exc}")
-    for i, rule in enumerate(data.get("rules") or []):
-        ref = rule.get("policy")
-        if ref is not None and ref not in policies and ref not in presets:
+    rules = data.get("rules")
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        ref = rule.get("policy") if isinstance(rule, dict) else None
+        if isinstance(ref, str) and ref not in policies and ref not in presets:
             known = ", ".join(sorted(set(policies) | presets))
             problems.append(
                 f"{source}: $.rules[{i}].policy: unknown policy or preset {ref!r} (known: {known})"
             )
-    for i, pattern in enumerate((data.get("registries") or {}).get("exclusionList") or []):
+    registries = data.get("registries")
+    exclusion = registries.get("exclusionList") if isinstance(registries, dict) else None
+    for i, pattern in enumerate(exclusion if isinstance(exclusion, list) else []):
+        if not isinstance(pattern, str):
+            continue
         try:
             gosyntax.compile_pattern(pattern)
         except PolicyError as exc:
