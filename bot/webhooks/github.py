@@ -64,12 +64,12 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
     signature = request.headers.get("X-Hub-Signature-256")
     if not signature or not signature.startswith("sha256="):
         state.count(FORGE, name, "rejected")
-        log.warning("github.webhook.unsigned", event=name, delivery=delivery, remote=request.remote)
+        log.warning("github.webhook.unsigned", hook=name, delivery=delivery, remote=request.remote)
         return _answer(401, "X-Hub-Signature-256 required")
     body = await read_capped(request, state.settings.max_body_bytes)
     if body is None:
         state.count(FORGE, name, "rejected")
-        log.warning("github.webhook.too_large", event=name, delivery=delivery)
+        log.warning("github.webhook.too_large", hook=name, delivery=delivery)
         return _answer(413, "body too large")
     headers = {
         "x-hub-signature-256": signature,  # never the sha1 header: gidgethub would accept it
@@ -81,7 +81,7 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
         event = sansio.Event.from_http(headers, body, secret=secret)
     except ValidationFailure:
         state.count(FORGE, name, "rejected")
-        log.warning("github.webhook.bad_signature", event=name, delivery=delivery)
+        log.warning("github.webhook.bad_signature", hook=name, delivery=delivery)
         return _answer(401, "signature does not match")
     except BadRequest as exc:
         state.count(FORGE, name, "rejected")
@@ -95,14 +95,14 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
         return _answer(200, "pong")
     if delivery and not await state.deliveries.claim(f"{FORGE}:{delivery}"):
         state.count(FORGE, metric, "duplicate")
-        log.info("github.webhook.duplicate", event=metric, delivery=delivery)
+        log.info("github.webhook.duplicate", hook=metric, delivery=delivery)
         return _answer(200, "duplicate")
     normalised = normalise(name, event.data, delivery, bot_login=state.settings.bot_login)
     jobs = await state.submit(normalised)
     state.count(FORGE, metric, "accepted" if jobs else "ignored")
     log.info(
         "github.webhook",
-        event=metric,
+        hook=metric,
         delivery=delivery,
         repo=normalised.repo,
         jobs=[j.kind.value for j in jobs],
