@@ -105,6 +105,7 @@ def evaluate(
     """The rollout state of a Kustomization object for ``merge_sha``.
 
     ``descendants`` are commits known to contain the merge (a later push may be applied first).
+    Without a ``merge_sha``, ready means Ready=True after handling the request ``requested_at``.
     """
     status = obj.get("status") or {}
     applied = str(status.get("lastAppliedRevision") or "")
@@ -117,6 +118,8 @@ def evaluate(
     applied_sha = revision_sha(applied)
     if state == "True" and applied_sha and any(applied_sha.startswith(s) for s in ours if s):
         return Observation(Outcome.READY, message, applied)
+    if state == "True" and not merge_sha and requested_at is not None and handled == requested_at:
+        return Observation(Outcome.READY, message, applied)  # no commit to wait for: our request
     if state == "False":
         attempted_sha = revision_sha(attempted)
         for_us = bool(attempted_sha) and any(attempted_sha.startswith(s) for s in ours if s)
