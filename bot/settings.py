@@ -55,6 +55,7 @@ class Settings:
     github_private_key: str | None = field(default=None, repr=False)
     github_webhook_secret: str | None = field(default=None, repr=False)
     github_token: str | None = field(default=None, repr=False)
+    github_write_interval: float = 1.0  # seconds between content-creating GitHub requests
     # GitLab
     gitlab_url: str = "https://gitlab.com"
     gitlab_token: str | None = field(default=None, repr=False)
@@ -87,6 +88,7 @@ class Settings:
             github_private_key=key or None,
             github_webhook_secret=e.get("FLUXBOT_GITHUB_WEBHOOK_SECRET") or None,
             github_token=e.get("FLUXBOT_GITHUB_TOKEN") or e.get("GITHUB_TOKEN") or None,
+            github_write_interval=float(e.get("FLUXBOT_GITHUB_WRITE_INTERVAL", "1")),
             gitlab_url=e.get("FLUXBOT_GITLAB_URL", "https://gitlab.com").rstrip("/"),
             gitlab_token=e.get("FLUXBOT_GITLAB_TOKEN") or None,
             gitlab_webhook_secret=e.get("FLUXBOT_GITLAB_WEBHOOK_SECRET") or None,
