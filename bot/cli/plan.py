@@ -28,7 +28,7 @@ from bot.errors import ConfigError
 from bot.forges.base import Forge, is_yaml
 from bot.forges.factory import KINDS, open_forge
 from bot.jobs.context import Context
-from bot.jobs.plan import CONFIG_FILES, Plan
+from bot.jobs.plan import CONFIG_FILES, Plan, load_tree_config
 from bot.jobs.update import UpdateReport, plan, run_update
 from bot.settings import Settings, parse_mirrors
 
@@ -65,13 +65,19 @@ def _settings(insecure: tuple[str, ...], mirrors: tuple[str, ...], dry_run: bool
     )
 
 
+def _config_insecure(tree: dict[str, str]) -> tuple[str, ...]:
+    """``registries.insecure`` of the repository's ``.fluxbot.yaml`` (ConfigError if invalid)."""
+    return load_tree_config(tree).insecure_registries
+
+
 @asynccontextmanager
-async def _registry(settings: Settings) -> AsyncIterator[Any]:
+async def _registry(settings: Settings, extra: tuple[str, ...] = ()) -> AsyncIterator[Any]:
     from bot.registry import Credentials, RegistryClient
 
     config_dir = os.environ.get("DOCKER_CONFIG") or str(Path.home() / ".docker")
     creds = Credentials.load(docker_config=Path(config_dir) / "config.json")
-    insecure = (*settings.insecure_registries, *(m for _, m in settings.registry_mirrors))
+    mirrors = (m for _, m in settings.registry_mirrors)
+    insecure = tuple(dict.fromkeys((*settings.insecure_registries, *extra, *mirrors)))
     async with RegistryClient(insecure=insecure, credentials=creds) as client:
         yield client
 
@@ -141,6 +147,12 @@ def format_plan(result: Plan) -> str:
             lines.append(f"      policy: {u.policy}")
             if u.reason:
                 lines.append(f"      why: {u.reason}")
+    if result.unresolved:
+        lines += [
+            "",
+            f"{len(result.unresolved)} references cannot be updated (untagged/templated);"
+            " see --json",
+        ]
     if result.problems:
         lines += ["", f"{len(result.problems)} problems:"]
         lines += [f"  - {p}" for p in result.problems]
@@ -159,7 +171,7 @@ def plan_command(
     tree = read_dir_tree(path)
 
     async def go() -> Plan:
-        async with _registry(settings) as client:
+        async with _registry(settings, _config_insecure(tree)) as client:
             forge = cast(Forge, _NoForge(str(path)))
             ctx = Context(forge=forge, registry=client, settings=settings)
             with _progress(not as_json) as progress:
@@ -261,11 +273,17 @@ def run_command(
         if gitlab_url:
             settings = replace(settings, gitlab_url=gitlab_url)
 
+    extra: tuple[str, ...] = ()
+    if kind == "local" and Path(repo).is_dir():
+        root = Path(repo)
+        found = {n: (root / n).read_text("utf-8") for n in CONFIG_FILES if (root / n).is_file()}
+        extra = _config_insecure(found)
+
     async def go() -> UpdateReport:
         stream = sys.stderr if as_json else sys.stdout
         async with (
             open_forge(kind, repo, settings, base=base, output=output, stream=stream) as forge,
-            _registry(settings) as client,
+            _registry(settings, extra) as client,
         ):
             used: Any = _BaseOverride(forge, base) if base and kind != "local" else forge
             ctx = Context(forge=used, registry=client, settings=settings)

@@ -209,7 +209,7 @@ async def _recompute(ctx: Context, pr: PullRequest) -> str:
 
 
 async def _preview(ctx: Context, event: Event, pr: PullRequest) -> str:
-    run_preview = _job("bot.jobs.preview", "run_preview")
+    run_preview_job = _job("bot.runner", "run_preview_job")
     preview_event = Event(
         forge=event.forge,
         kind=EventKind.PR_SYNCHRONIZE,
@@ -223,7 +223,7 @@ async def _preview(ctx: Context, event: Event, pr: PullRequest) -> str:
         pr_branch=pr.branch,
         actor=event.actor,
     )
-    await run_preview(ctx, preview_event)
+    await run_preview_job(ctx, preview_event)
     return "rendered the Flux diff preview again."
 
 

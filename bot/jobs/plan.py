@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.config import Config, load_config
@@ -159,6 +159,7 @@ class _Planned:
 
     update: Update
     path: str
+    fetch: str
     marker: str | None = None
     edit: tuple[Site, str, str | None] | None = None
 
@@ -264,7 +265,7 @@ async def plan(
                 site=f"setter:{m.field.value}",
                 kustomization=graph.owner(path),
             )
-            updates.append(_Planned(upd, path, marker=m.policy))
+            updates.append(_Planned(upd, path, mp.fetch, marker=m.policy))
     for site, (new_tag, new_digest, policy, reason) in choices.items():
         upd = Update(
             path=site.path,
@@ -279,8 +280,9 @@ async def plan(
             site=site.kind,
             kustomization=graph.owner(site.path),
         )
-        updates.append(_Planned(upd, site.path, edit=(site, new_tag, new_digest)))
+        updates.append(_Planned(upd, site.path, site.fetch, edit=(site, new_tag, new_digest)))
 
+    updates = await _with_sources(ctx, updates)
     groups = _group(tree, updates, results, pr_options(config).group, problems)
     all_failed = failed | {f.image for f in fetched.values() if f.error is not None}
     failed_names = {p.image for p in policies.values() if p.fetch in all_failed}
@@ -408,6 +410,30 @@ async def _resolve_sites(
                 continue
         out[site] = (new, new_digest, policy, reason)
     return out
+
+
+async def _with_sources(ctx: Context, planned: list[_Planned]) -> list[_Planned]:
+    """Fill each update's ``source_url`` from its new image's OCI source annotation, when the
+    registry client can inspect images (one lookup per new image; failures just mean no link)."""
+    inspect = getattr(ctx.registry, "inspect", None)
+    if inspect is None or not planned:
+        return planned
+    wanted = sorted({(p.fetch, p.update.new) for p in planned})
+
+    async def one(fetch: str, tag: str) -> str | None:
+        try:
+            info = await inspect(f"{fetch}:{tag}")
+        except BotError:
+            return None
+        source = getattr(info, "source", None)
+        return str(source) if source else None
+
+    found = await asyncio.gather(*(one(f, t) for f, t in wanted))
+    sources = dict(zip(wanted, found, strict=True))
+    return [
+        replace(p, update=replace(p.update, source_url=sources.get((p.fetch, p.update.new))))
+        for p in planned
+    ]
 
 
 def _group_name(update: Update, mode: str) -> str:

@@ -13,6 +13,7 @@ scrubbed from every diff, note and error.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bot.flux.diff import (
@@ -38,6 +39,7 @@ class PreviewOptions:
     diff: DiffOptions = field(default_factory=DiffOptions)
     repo_urls: tuple[str, ...] = ()
     render_all: bool = False  # every Kustomization, not just the affected ones (benchmarks)
+    parallel: bool = True  # render base and head concurrently (builds are subprocesses)
 
 
 def changed_between(base: Mapping[str, str], head: Mapping[str, str]) -> set[str]:
@@ -89,14 +91,21 @@ def run_preview(
     with (
         TreeRenderer(base, base_graph, opts.render, builder) as base_side,
         TreeRenderer(head, head_graph, opts.render, builder) as head_side,
+        ThreadPoolExecutor(max_workers=2 if opts.parallel else 1) as pool,
     ):
-        for label in labels:
-            old = base_side.render(base_nodes[label]) if label in base_nodes else None
-            new = head_side.render(head_nodes[label]) if label in head_nodes else None
-            entry = _diff_one(label, old, new, diff_opts)
-            if not entry.empty:
-                results.append(entry)
+        # one worker per side: each side renders in its own directory, one build at a time
+        base_job = pool.submit(_render_side, base_side, base_nodes)
+        head_job = pool.submit(_render_side, head_side, head_nodes)
+        old_results, new_results = base_job.result(), head_job.result()
+    for label in labels:
+        entry = _diff_one(label, old_results.get(label), new_results.get(label), diff_opts)
+        if not entry.empty:
+            results.append(entry)
     return PreviewDiff(tuple(results), len(labels), tuple(problems))
+
+
+def _render_side(side: TreeRenderer, nodes: Mapping[str, Node]) -> dict[str, RenderResult]:
+    return {label: side.render(node) for label, node in sorted(nodes.items())}
 
 
 def _diff_one(

@@ -134,7 +134,7 @@ async def run_update(ctx: Context) -> UpdateReport:
     open_prs = {pr.branch: pr for pr in prs if pr.state is PRState.OPEN}
     open_count = len(open_prs)
     recent = sum(1 for pr in prs if (opened_at(pr.body) or 0.0) > now - HOUR)
-    log.info("update.plan", repo=forge.repo, groups=len(the_plan.groups), prs=len(prs))
+    log.debug("update.plan", repo=forge.repo, groups=len(the_plan.groups), prs=len(prs))
     for group in the_plan.groups:
         report.updates.extend(group.updates)
         existing = open_prs.get(group.branch)
