@@ -230,3 +230,20 @@ async def test_reconcile_on_merged_pr_reads_flux_statuses() -> None:
     assert forge.statuses[sha]["fluxbot/rollout"] is StatusState.SUCCESS
     rollout = [r for r in replies(forge, number) if "<!-- fluxbot:rollout -->" in r]
     assert len(rollout) == 1 and "`flux-system/apps` | ✅ ready" in rollout[0]
+
+
+async def test_diff_runs_the_preview_for_the_pr_head(monkeypatch: pytest.MonkeyPatch) -> None:
+    forge, ctx, number = await setup()
+    seen: list[Event] = []
+
+    async def fake_preview(c: Context, e: Event) -> str:
+        seen.append(e)
+        return "rendered"
+
+    monkeypatch.setattr("bot.runner.run_preview_job", fake_preview)
+    await run_command(ctx, comment("/fluxbot diff", number))
+    (event,) = seen
+    pr = forge.prs[number]
+    assert (event.pr_number, event.after, event.branch) == (number, pr.head_sha, "main")
+    assert "preview again" in replies(forge, number)[0]
+    assert forge.reactions[-1][2] is Reaction.ROCKET
