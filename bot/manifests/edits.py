@@ -71,6 +71,8 @@ def apply_updates(text: str, updates: Iterable[Update]) -> str:
     if not todo:
         return text
     file = todo[0].ref.file
+    if any(u.ref.file != file for u in todo):
+        raise ManifestError(f"{file}: updates for several files given to one edit")
     current = {(_key(r), r.spans): r for r in scan_text(text, file)}
     edits: list[tuple[int, int, str]] = []
     for update in todo:

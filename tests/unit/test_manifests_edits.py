@@ -175,6 +175,14 @@ def test_edit_that_does_not_read_back_is_refused() -> None:
         apply_updates(text, [Update(ref, "not a tag")])
 
 
+def test_updates_for_another_file_are_refused() -> None:
+    text = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - image: nginx:1.25\n"
+    (mine,) = scan_text(text, "a.yaml")
+    (theirs,) = scan_text(text, "b.yaml")
+    with pytest.raises(ManifestError, match="several files"):
+        apply_updates(text, [Update(mine, "1.27"), Update(theirs, "1.27")])
+
+
 def test_no_updates_returns_the_same_text() -> None:
     text = "a: 1\n"
     assert apply_updates(text, []) is text
