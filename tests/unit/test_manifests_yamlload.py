@@ -137,3 +137,8 @@ def test_yaml12_flow_plain_with_colon_falls_back_to_pure_parser() -> None:
     quoted = doc.pairs[1][1]
     assert isinstance(quoted, Scalar) and text[quoted.start : quoted.end] == "'q'"
     assert load_documents(text, "f.yaml") == [{"a": {"name": "x", "image": "nginx:1.25"}, "b": "q"}]
+
+
+def test_excessive_nesting_refused() -> None:
+    with pytest.raises(ManifestError, match="nesting deeper"):
+        load_documents("a: " + "[" * 300 + "]" * 300 + "\n", "deep.yaml")
