@@ -270,7 +270,7 @@ def compose_documents(
         raise ManifestError(f"{path}: {len(text)} characters exceeds the {MAX_BYTES} limit")
     try:
         return list(_Composer(text, path, max_expanded).documents())
-    except MarkedYAMLError:
+    except (YAMLError, UnicodeError):
         # libyaml is YAML 1.1 and refuses a few things go-yaml and ruamel accept (such as
         # ``{image: nginx:1.25}``): give the pure YAML 1.2 parser a chance before failing
         pass
@@ -282,7 +282,7 @@ def compose_documents(
         line = mark.line if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise composer.error(str(problem), line) from None
-    except YAMLError as exc:
+    except (YAMLError, UnicodeError) as exc:
         raise composer.error(str(exc).splitlines()[0] if str(exc) else "invalid YAML") from None
 
 

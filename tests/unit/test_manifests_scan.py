@@ -5,6 +5,8 @@ from __future__ import annotations
 import doctest
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bot.manifests.edits
 import bot.manifests.scalars
@@ -12,8 +14,10 @@ import bot.manifests.scan
 import bot.manifests.setters
 import bot.manifests.yamlload
 import bot.policy.shape
+from bot.errors import ManifestError
 from bot.manifests.refs import ImageRef
 from bot.manifests.scan import may_hold_reference, scan, scan_text
+from bot.manifests.setters import apply
 from bot.manifests.sites import Role, SiteKind
 
 DIGEST = "sha256:" + "ab" * 32
@@ -288,3 +292,27 @@ def test_scan_tree_owner_errors_and_prefilter() -> None:
 def test_docstring_examples(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
     assert result.failed == 0 and result.attempted > 0
+
+
+_PIECES = st.sampled_from(
+    [
+        "apiVersion: v1\n", "kind: Pod\n", "spec:\n", "  containers:\n", "    - image: ",
+        "nginx:1.25", "&a ", "*a", "'x:1'", '"y:2"', " # {\"$imagepolicy\": \"ns:p\"}", "\n",
+        "- ", "[", "]", "{", "}", ", ", ": ", "---\n", "|\n", "  ", "\r\n", "\ufeff", "${V}",
+        "images:\n", "  - name: n\n    newTag: 1.0\n", "<<: ", "!tag ",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PIECES, max_size=25).map("".join))
+def test_scan_and_setters_only_ever_raise_manifest_error(text: str) -> None:
+    try:
+        refs = scan_text(text, "fuzz.yaml")
+    except ManifestError:
+        return
+    for ref in refs:
+        for span in ref.spans:
+            assert text[span.start : span.end].strip("'\"") == span.value or span.style
+    result = apply(text, {"ns:p": {"image": "img", "tag": "2.0"}})
+    assert result == text or "img:2.0" in result

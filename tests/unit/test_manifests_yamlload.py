@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.errors import ManifestError
 from bot.manifests.yamlload import Mapping, Scalar, compose_documents, load_documents
@@ -142,3 +145,16 @@ def test_yaml12_flow_plain_with_colon_falls_back_to_pure_parser() -> None:
 def test_excessive_nesting_refused() -> None:
     with pytest.raises(ManifestError, match="nesting deeper"):
         load_documents("a: " + "[" * 300 + "]" * 300 + "\n", "deep.yaml")
+
+
+@pytest.mark.parametrize("text", ["a: \x07b\n", "a: \x00\n", "a: \ud800\n", "a: *nope\n"])
+def test_unreadable_text_is_a_manifest_error(text: str) -> None:
+    with pytest.raises(ManifestError, match=r"^x\.yaml: document 0"):
+        load_documents(text, "x.yaml")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!|>'\"#,? \n\t\r@%`\\\x00é")), max_size=60))
+def test_any_text_loads_or_raises_manifest_error(text: str) -> None:
+    with contextlib.suppress(ManifestError):
+        load_documents(text, "fuzz.yaml")
