@@ -36,6 +36,7 @@ __all__ = ["Decision", "Explanation", "Policy"]
 
 _KINDS = ("semver", "alphabetical", "numerical")
 _U64_DIGITS = 20
+_U64 = 2**64
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,7 @@ def _best_semver(constraint: semver.Constraint, values: Iterable[str]) -> str | 
     best: str = ""
     best_key: semver.Key | None = None
     best_major = -1
+    max_major = constraint.max_major if constraint.max_major is not None else _U64
     for tag in values:
         parts = tag.split(".", 2)
         if len(parts) != 3:  # Flux: fewer than two dots is not a candidate
@@ -270,7 +272,7 @@ def _best_semver(constraint: semver.Constraint, values: Iterable[str]) -> str | 
         key: semver.Key
         if a.isdigit() and tag.isascii() and len(a) < _U64_DIGITS:
             major = int(a)  # the version's major, whatever follows
-            if major < best_major:
+            if major < best_major or major > max_major:
                 continue
             if c.isdigit() and b.isdigit() and len(b) < _U64_DIGITS and len(c) < _U64_DIGITS:
                 key = (major, int(b), int(c), 1, ())

@@ -224,12 +224,27 @@ def _predicate(c: _Comparator) -> Predicate:
     raise PolicyError(f"unknown semver operator {op!r}")  # pragma: no cover
 
 
+def _major_bound(c: _Comparator) -> int | None:
+    """The largest major a version satisfying ``c`` can have (None: unbounded)."""
+    if c.op in (">", ">=", "=>", "!="):
+        return None
+    tilde_like = c.op in ("~", "~>") or (c.op in ("", "=") and c.dirty)
+    if tilde_like and c.key[:3] == (0, 0, 0) and not c.minor_dirty and not c.patch_dirty:
+        return None  # "*", "x", "~0.0.0": anything from 0.0.0 up
+    return c.key[0]
+
+
 @dataclass(frozen=True)
 class Constraint:
-    """A compiled range: OR of AND groups; each group remembers whether it admits prereleases."""
+    """A compiled range: OR of AND groups; each group remembers whether it admits prereleases.
+
+    ``max_major`` bounds the major of any matching version (None: unbounded); selection uses
+    it to skip hopeless tags before building their keys.
+    """
 
     text: str
     groups: tuple[tuple[bool, tuple[Predicate, ...]], ...]
+    max_major: int | None = None
 
     def check(self, key: Key) -> bool:
         """True when a version with this key satisfies the range."""
@@ -269,6 +284,7 @@ def compile_range(text: str) -> Constraint:
     if not isinstance(text, str):
         raise PolicyError(f"semver range must be a string, got {type(text).__name__}")
     groups: list[tuple[bool, tuple[Predicate, ...]]] = []
+    bounds: list[int | None] = []
     for segment in _rewrite_hyphen_ranges(text).split("||"):
         if _AND_GROUP.fullmatch(segment) is None:
             raise PolicyError(f"semver range {text!r} is invalid: improper constraint: {segment!r}")
@@ -277,7 +293,10 @@ def compile_range(text: str) -> Constraint:
         ]
         admits_pre = any(c.has_prerelease for c in comparators)
         groups.append((admits_pre, tuple(_predicate(c) for c in comparators)))
-    return Constraint(text, tuple(groups))
+        finite = [b for b in map(_major_bound, comparators) if b is not None]
+        bounds.append(min(finite) if finite else None)
+    max_major = None if None in bounds else max(b for b in bounds if b is not None)
+    return Constraint(text, tuple(groups), max_major)
 
 
 def matches(constraint: str, version: str) -> bool:
