@@ -69,7 +69,10 @@ def load_rendered(text: str, what: str) -> list[Any]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            docs = list(YAML(typ="safe").load_all(text))
+            try:
+                docs = list(_yaml(pure=False).load_all(text))
+            except Exception:
+                docs = list(_yaml(pure=True).load_all(text))
     except Exception as exc:
         raise ManifestError(f"{what}: rendered output is not YAML: {type(exc).__name__}") from None
     return [d for d in docs if d is not None]
