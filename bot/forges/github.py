@@ -401,7 +401,7 @@ async def open_forge(
     *,
     installation_id: int | None = None,
     tokens: TokenCache | None = None,
-    write_interval: float = 1.0,
+    write_interval: float | None = None,
     on_request: Callable[[str], None] | None = None,
     on_pr: Callable[[str], None] | None = None,
 ) -> AsyncIterator[GitHubForge]:
@@ -431,7 +431,10 @@ async def open_forge(
             oauth_token=token,
             base_url=base_url,
             cache=_ETAGS,
-            pacer=_pacer(pace_key, write_interval),
+            pacer=_pacer(
+                pace_key,
+                settings.github_write_interval if write_interval is None else write_interval,
+            ),
             on_request=on_request,
         )
         yield GitHubForge(

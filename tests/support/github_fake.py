@@ -43,7 +43,7 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest
 
 from tests.support.github_fake_routes import ROUTES
-from tests.support.github_fake_state import Comment, Repo
+from tests.support.github_fake_state import BODY, WHO, Comment, Repo
 
 API_VERSION = "2022-11-28"
 _SLASH_PARAMS = re.compile(
@@ -68,6 +68,7 @@ class Fault:
     method: str | None
     path_contains: str | None
     times: int
+    delay: float = 0.0
 
 
 @dataclass
@@ -89,6 +90,8 @@ class FakeGitHub:
         self.requests: list[tuple[str, str, int]] = []
         self.invalid: list[str] = []
         self.faults: list[Fault] = []
+        self.hung: list[tuple[str, str]] = []
+        self.dropped: list[tuple[str, str]] = []
         self.app_id = "4242"
         self._key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private_key = self._key.private_bytes(
@@ -232,6 +235,14 @@ class FakeGitHub:
         with self.lock:
             self.faults.append(Fault(status, headers or {}, message, method, path_contains, times))
 
+    def hang_next(
+        self, seconds: float, method: str | None = None, path_contains: str | None = None
+    ) -> None:
+        """Hold the next matching request ``seconds`` before serving it (``fake.hung``); if the
+        client disconnects meanwhile, drop it unprocessed (``fake.dropped``)."""
+        with self.lock:
+            self.faults.append(Fault(0, {}, "", method, path_contains, 1, seconds))
+
     def check(self) -> None:
         if self.invalid:
             raise AssertionError(
@@ -286,6 +297,17 @@ class FakeGitHub:
             return f"{request.method} {request.path}: X-GitHub-Api-Version not {API_VERSION}"
         return None
 
+    def _take_fault(self, request: web.Request) -> Fault | None:
+        for fault in self.faults:
+            if (fault.method in (None, request.method)) and (
+                fault.path_contains is None or fault.path_contains in request.path
+            ):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         body = await request.read()
@@ -297,25 +319,32 @@ class FakeGitHub:
                 return web.json_response(
                     {"message": "fake: invalid request", "detail": problem}, status=400
                 )
-            for fault in self.faults:
-                if (fault.method in (None, request.method)) and (
-                    fault.path_contains is None or fault.path_contains in request.path
-                ):
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self.faults.remove(fault)
-                    self.requests.append((request.method, request.path, fault.status))
-                    return web.json_response(
-                        {"message": fault.message or "injected"},
-                        status=fault.status,
-                        headers=fault.headers,
-                    )
+            fault = self._take_fault(request)
+            if fault is not None and fault.delay:
+                self.hung.append((request.method, request.path))
+        if fault is not None and fault.delay:
+            deadline = time.monotonic() + fault.delay
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+                if request.transport is None or request.transport.is_closing():
+                    with self.lock:  # the client died: the request never happened
+                        self.dropped.append((request.method, request.path))
+                    return web.Response(status=499)
+            fault = None
+        with self.lock:
+            if fault is not None:
+                self.requests.append((request.method, request.path, fault.status))
+                return web.json_response(
+                    {"message": fault.message or "injected"},
+                    status=fault.status,
+                    headers=fault.headers,
+                )
             who = self.identity(request)
             if who is None:
                 self.requests.append((request.method, request.path, 401))
                 return web.json_response({"message": "Bad credentials"}, status=401)
-            request["who"] = who
-            request["json"] = json.loads(body) if body else None
+            request[WHO] = who
+            request[BODY] = json.loads(body) if body else None
             try:
                 response = await handler(request)
             except web.HTTPException as exc:

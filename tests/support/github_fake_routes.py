@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from tests.support.github_fake_state import Comment, Pull, Repo, Status, now_iso
+from tests.support.github_fake_state import BODY, WHO, Comment, Pull, Repo, Status, now_iso
 
 if TYPE_CHECKING:
     from tests.support.github_fake import FakeGitHub
@@ -46,7 +46,7 @@ def _repo(fake: FakeGitHub, request: web.Request) -> Repo:
     repo = fake.repos.get(name)
     if repo is None:
         raise web.HTTPNotFound(text='{"message":"Not Found"}', content_type="application/json")
-    who = request["who"]
+    who = request[WHO]
     if who.installation is not None and name not in fake.installations.get(who.installation, []):
         raise web.HTTPNotFound(text='{"message":"Not Found"}', content_type="application/json")
     return repo
@@ -138,7 +138,7 @@ def get_ref(fake: FakeGitHub, request: web.Request) -> web.Response:
 @route("POST", R + "/git/refs")
 def create_ref(fake: FakeGitHub, request: web.Request) -> web.Response:
     repo = _repo(fake, request)
-    data = request["json"]
+    data = request[BODY]
     name = str(data["ref"]).removeprefix("refs/")
     if not str(data["ref"]).startswith("refs/") or name in repo.refs:
         return _error(422, "Reference already exists")
@@ -151,7 +151,7 @@ def create_ref(fake: FakeGitHub, request: web.Request) -> web.Response:
 @route("PATCH", R + "/git/refs/{ref:.+}")
 def update_ref(fake: FakeGitHub, request: web.Request) -> web.Response:
     repo = _repo(fake, request)
-    ref, data = request.match_info["ref"], request["json"]
+    ref, data = request.match_info["ref"], request[BODY]
     if ref not in repo.refs:
         return _error(422, "Reference does not exist")
     if data["sha"] not in repo.commits:
@@ -189,13 +189,13 @@ def get_git_commit(fake: FakeGitHub, request: web.Request) -> web.Response:
 @route("POST", R + "/git/commits")
 def create_commit(fake: FakeGitHub, request: web.Request) -> web.Response:
     repo = _repo(fake, request)
-    data = request["json"]
+    data = request[BODY]
     if data["tree"] not in repo.trees or any(
         p not in repo.commits for p in data.get("parents", [])
     ):
         return _error(422, "Tree or parent does not exist")
     sha = repo.put_commit(
-        data["tree"], list(data.get("parents", [])), data["message"], request["who"].login
+        data["tree"], list(data.get("parents", [])), data["message"], request[WHO].login
     )
     return _json(
         {
@@ -253,7 +253,7 @@ def fake_limit(fake: FakeGitHub) -> int | None:
 @route("POST", R + "/git/trees")
 def create_tree(fake: FakeGitHub, request: web.Request) -> web.Response:
     repo = _repo(fake, request)
-    data = request["json"]
+    data = request[BODY]
     base = data.get("base_tree")
     if base and base not in repo.trees:
         return _error(422, "base_tree is not a tree")
@@ -290,7 +290,7 @@ def get_blob(fake: FakeGitHub, request: web.Request) -> web.Response:
 @route("POST", R + "/git/blobs")
 def create_blob(fake: FakeGitHub, request: web.Request) -> web.Response:
     repo = _repo(fake, request)
-    data = request["json"]
+    data = request[BODY]
     raw = (
         base64.b64decode(data["content"])
         if data.get("encoding") == "base64"
@@ -364,7 +364,7 @@ def get_commit(fake: FakeGitHub, request: web.Request) -> web.Response:
 @route("POST", R + "/statuses/{sha}")
 def create_status(fake: FakeGitHub, request: web.Request) -> web.Response:
     repo = _repo(fake, request)
-    d = request["json"]
+    d = request[BODY]
     status = Status(
         request.match_info["sha"],
         d.get("context", "default"),
@@ -399,7 +399,7 @@ def list_pulls(fake: FakeGitHub, request: web.Request) -> web.Response:
 @route("POST", R + "/pulls")
 def create_pull(fake: FakeGitHub, request: web.Request) -> web.Response:
     repo = _repo(fake, request)
-    d = request["json"]
+    d = request[BODY]
     if f"heads/{d['head']}" not in repo.refs or f"heads/{d['base']}" not in repo.refs:
         return _json(
             {
@@ -422,7 +422,7 @@ def create_pull(fake: FakeGitHub, request: web.Request) -> web.Response:
             },
             422,
         )
-    who = request["who"]
+    who = request[WHO]
     pull = Pull(
         repo.next_number,
         d["head"],
@@ -454,7 +454,7 @@ def get_pull(fake: FakeGitHub, request: web.Request) -> web.Response:
 @route("PATCH", R + "/pulls/{number}")
 def update_pull(fake: FakeGitHub, request: web.Request) -> web.Response:
     repo, pull = _pull(fake, request)
-    d = request["json"]
+    d = request[BODY]
     pull.title = d.get("title", pull.title)
     pull.body = d.get("body", pull.body)
     pull.base = d.get("base", pull.base)
@@ -469,7 +469,7 @@ def update_pull(fake: FakeGitHub, request: web.Request) -> web.Response:
 @route("POST", R + "/pulls/{number}/requested_reviewers")
 def request_reviewers(fake: FakeGitHub, request: web.Request) -> web.Response:
     repo, pull = _pull(fake, request)
-    d = request["json"]
+    d = request[BODY]
     for login in d.get("reviewers", []):
         if login not in repo.collaborators:
             return _json({"message": "Reviews may only be requested from collaborators."}, 422)
@@ -482,7 +482,7 @@ def request_reviewers(fake: FakeGitHub, request: web.Request) -> web.Response:
 @route("POST", R + "/issues/{number}/labels")
 def add_labels(fake: FakeGitHub, request: web.Request) -> web.Response:
     _, pull = _pull(fake, request)
-    d = request["json"]
+    d = request[BODY]
     names = d["labels"] if isinstance(d, dict) else d
     names = [n if isinstance(n, str) else n["name"] for n in names]
     pull.labels += [n for n in names if n not in pull.labels]
@@ -502,11 +502,11 @@ def list_comments(fake: FakeGitHub, request: web.Request) -> web.Response:
 @route("POST", R + "/issues/{number}/comments")
 def create_comment(fake: FakeGitHub, request: web.Request) -> web.Response:
     repo = _repo(fake, request)
-    who = request["who"]
+    who = request[WHO]
     c = Comment(
         fake.next_id(),
         int(request.match_info["number"]),
-        request["json"]["body"],
+        request[BODY]["body"],
         who.login,
         who.type,
     )
@@ -520,7 +520,7 @@ def update_comment(fake: FakeGitHub, request: web.Request) -> web.Response:
     c = repo.comments.get(int(request.match_info["id"]))
     if c is None:
         return _error(404, "Not Found")
-    c.body = request["json"]["body"]
+    c.body = request[BODY]["body"]
     return _json(_comment(c))
 
 
@@ -530,7 +530,7 @@ def add_reaction(fake: FakeGitHub, request: web.Request) -> web.Response:
     cid = int(request.match_info["id"])
     if cid not in repo.comments:
         return _error(404, "Not Found")
-    entry = (request["who"].login, request["json"]["content"])
+    entry = (request[WHO].login, request[BODY]["content"])
     have = repo.reactions.setdefault(cid, [])
     body = {"id": fake.next_id(), "content": entry[1], "user": _user(entry[0])}
     if entry in have:
@@ -553,7 +553,7 @@ def permission(fake: FakeGitHub, request: web.Request) -> web.Response:
 
 # -- apps and installations ------------------------------------------------------------------
 def _require_app(request: web.Request) -> None:
-    if request["who"].type != "App":
+    if request[WHO].type != "App":
         raise web.HTTPUnauthorized(
             text='{"message":"A JSON web token could not be decoded"}',
             content_type="application/json",
@@ -595,7 +595,7 @@ def access_token(fake: FakeGitHub, request: web.Request) -> web.Response:
 
 @route("GET", "/installation/repositories")
 def installation_repositories(fake: FakeGitHub, request: web.Request) -> web.Response:
-    who = request["who"]
+    who = request[WHO]
     if who.installation is None:
         return _error(403, "not an installation token")
     names = fake.installations.get(who.installation, [])

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiohttp import web
+
 
 def git_blob_sha(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
@@ -28,6 +30,8 @@ def now_iso(at: float | None = None) -> str:
 
 
 FlatTree = dict[str, tuple[str, str]]  # path → (mode, blob sha)
+WHO: web.RequestKey[Any] = web.RequestKey("who", object)  # the authenticated Identity
+BODY: web.RequestKey[Any] = web.RequestKey("body", object)  # the decoded JSON body
 
 
 @dataclass
