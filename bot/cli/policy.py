@@ -24,7 +24,13 @@ from bot.config import check_config
 from bot.errors import ConfigError, PolicyError
 from bot.policy import Policy
 
-__all__ = ["policy_group", "policy_test", "spec_from_imagepolicy", "validate"]
+__all__ = [
+    "policy_group",
+    "policy_test",
+    "repository_from_yaml",
+    "spec_from_imagepolicy",
+    "validate",
+]
 
 _ORDER = click.Choice(["asc", "desc"], case_sensitive=False)
 
@@ -44,6 +50,22 @@ def spec_from_imagepolicy(text: str, source: str) -> dict[str, Any]:
         if "policy" in doc and "kind" not in doc:
             return doc
     raise PolicyError(f"{source}: no ImagePolicy (kind: ImagePolicy with a spec) found")
+
+
+def repository_from_yaml(text: str) -> tuple[str, list[str] | None] | None:
+    """``(spec.image, spec.exclusionList)`` of the first ImageRepository in a YAML stream."""
+    try:
+        docs = list(YAML(typ="safe", pure=True).load_all(text))
+    except YAMLError:
+        return None
+    for doc in docs:
+        if isinstance(doc, dict) and doc.get("kind") == "ImageRepository":
+            spec = doc.get("spec") or {}
+            image = spec.get("image")
+            if isinstance(image, str) and image:
+                exclusion = spec.get("exclusionList")
+                return image, [str(p) for p in exclusion] if isinstance(exclusion, list) else None
+    return None
 
 
 def _spec_from_flags(
@@ -112,7 +134,8 @@ def policy_group() -> None:
     "--policy",
     "policy_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML file with an ImagePolicy (its spec is used).",
+    help="YAML file with an ImagePolicy (its spec is used); without tags, the tags of the "
+    "file's ImageRepository (spec.image, spec.exclusionList) are fetched.",
 )
 @click.option("--pattern", help="filterTags.pattern (Go/RE2 regex, unanchored).")
 @click.option("--extract", help="filterTags.extract ($name, ${name}, $1).")
@@ -161,11 +184,19 @@ def policy_test(
     tags = [*tag_opts, *extra_tags]
     if tags_file is not None:
         tags += _read_tags(tags_file)
+    patterns = list(exclusion) or None
+    if policy_file is not None and not (tags or tags_file):
+        # no tags given: scan the ImageRepository that sits next to the ImagePolicy
+        repository = repository_from_yaml(policy_file.read_text("utf-8"))
+        if repository is not None and image is None:
+            image = repository[0]
+            patterns = patterns if patterns is not None else repository[1]
     if image is not None:
+        source = image
 
         async def fetch() -> list[str]:
             async with client_from_options(insecure, docker_config, secrets, tag_cache) as client:
-                return await list_tags(client, image, list(exclusion) or None)
+                return await list_tags(client, source, patterns)
 
         tags += asyncio.run(fetch())
     if not (tag_opts or extra_tags or tags_file or image):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -46,3 +47,30 @@ def test_unreachable_insecure_registry_is_one_line_error(registry: RegistryHandl
     )
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+
+
+def test_policy_file_scans_its_image_repository(registry: RegistryHandle, tmp_path: Path) -> None:
+    repo = unique_repo("policyfile")
+    registry.seed(repo, ["1.0.0", "1.1.0", "1.2.0-debug", "2.0.0"])
+    manifest = tmp_path / "image.yaml"
+    manifest.write_text(
+        f"""\
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {{name: app}}
+spec:
+  image: {registry.host}/{repo}
+  exclusionList: ['^1\\.1']
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {{name: app}}
+spec:
+  imageRepositoryRef: {{name: app}}
+  policy: {{semver: {{range: '^1'}}}}
+"""
+    )
+    result = CliRunner().invoke(
+        main, ["policy", "test", "--policy", str(manifest), "--insecure-registry", registry.host]
+    )
+    assert (result.exit_code, result.stdout) == (0, "1.0.0\n"), result.stderr
