@@ -23,6 +23,7 @@ import json
 import re
 import sysconfig
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -60,14 +61,14 @@ def schema() -> Mapping[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
 class Preset:
     """One preset file: description, whether it needs the current tag, and its spec template."""
 
-    def __init__(self, name: str, description: str, relative: bool, spec: Mapping[str, Any]):
-        self.name = name
-        self.description = description
-        self.relative = relative
-        self.spec = spec
+    name: str
+    description: str
+    relative: bool
+    spec: Mapping[str, Any]
 
 
 @cache

@@ -212,13 +212,25 @@ class Policy:
             error = None
         except PolicyError as exc:
             selected, error = None, str(exc)
+        top = self._semver_key(selected, decisions)
         final = []
         for tag in items:
             d = decisions[tag]
             if tag == selected:
                 d = Decision(tag, True, "selected", d.value)
+            elif d.kept and top is not None and self._semver_key(tag, decisions) == top:
+                d = Decision(
+                    tag, True, f"same version as {selected!r}; the byte-first tag wins", d.value
+                )
             final.append(d)
         return Explanation(selected, error, tuple(final))
+
+    def _semver_key(self, tag: str | None, decisions: Mapping[str, Decision]) -> semver.Key | None:
+        if self.kind != "semver" or tag is None:
+            return None
+        value = decisions[tag].value
+        version = semver.parse_tag(tag if value is None else value)
+        return version.key if version is not None else None
 
     def _judge(self, tag: str, value: str) -> Decision:
         shown = value if value != tag else None

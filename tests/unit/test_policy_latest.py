@@ -170,3 +170,11 @@ def test_unicode_digits_are_not_versions() -> None:
     assert latest(semver("*"), ["1.2.3", "\u0661.2.4", "1.2.\u00b2"]) == "1.2.3"
     with pytest.raises(PolicyError):
         latest(numerical(), ["\u0661"])  # Go's ParseFloat takes ASCII digits only
+
+
+def test_explain_names_equal_versions() -> None:
+    ex = explain(semver(">=1.0.0"), ["v1.0.0", "1.0.0", "0.9.0"])
+    by_tag = {d.tag: d for d in ex.decisions}
+    assert ex.selected == "1.0.0"
+    assert "same version as '1.0.0'" in by_tag["v1.0.0"].reason
+    assert "outside range" in by_tag["0.9.0"].reason
