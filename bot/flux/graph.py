@@ -27,6 +27,7 @@ from bot.flux.objects import (
     GitRepository,
     Kustomization,
     KustomizeFile,
+    Loader,
     ObjectKey,
     SourceRef,
     parse_tree,
@@ -229,8 +230,10 @@ class FluxGraph:
             self.nodes.append(self._node(ks, label, view))
 
     @classmethod
-    def from_tree(cls, tree: Mapping[str, str], repo_urls: Iterable[str] = ()) -> FluxGraph:
-        return cls(parse_tree(tree), tree.keys(), repo_urls)
+    def from_tree(
+        cls, tree: Mapping[str, str], repo_urls: Iterable[str] = (), load: Loader | None = None
+    ) -> FluxGraph:
+        return cls(parse_tree(tree, load), tree.keys(), repo_urls)
 
     def _view(self, ks: Kustomization) -> dict[str, str] | bool | None:
         """``None`` for the repository itself, a copy view for an artifact, False if foreign."""

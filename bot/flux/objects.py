@@ -722,6 +722,19 @@ def parse_tree(tree: Mapping[str, str], load: Loader | None = None) -> FluxObjec
     return FluxObjects(tuple(objects), tuple(config), tuple(problems), kustomize, patch_files)
 
 
+def caching_loader(cache: dict[tuple[str, str], list[Any]], load: Loader | None = None) -> Loader:
+    """A loader that parses each ``(text, path)`` once; for reading two similar trees."""
+    inner = load or _default_loader()
+
+    def cached(text: str, path: str) -> list[Any]:
+        key = (path, text)
+        if key not in cache:
+            cache[key] = inner(text, path)
+        return cache[key]
+
+    return cached
+
+
 def _default_loader() -> Loader:
     from bot.manifests.yamlload import load_documents
 

@@ -15,6 +15,7 @@ string on the result, never an exception.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import posixpath
@@ -76,6 +77,8 @@ class TreeRenderer:
         self._builder = builder
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._views: dict[str, Path] = {}
+        self._written: dict[str, set[str]] = {}
+        self._sorted: dict[str, list[str]] = {}
 
     def __enter__(self) -> TreeRenderer:
         self._tmp = tempfile.TemporaryDirectory(prefix="fluxbot-render-")
@@ -94,20 +97,39 @@ class TreeRenderer:
     # -- source views -------------------------------------------------------------------------
 
     def _root(self, node: Node) -> Path:
+        """The node's source view on disk, holding every file below its closure's directories.
+
+        Only what the build can read is written (not the whole repository): all files under
+        each directory that holds a file of the Kustomization's closure.
+        """
         if self._tmp is None:
             raise RuntimeError("TreeRenderer used outside its with-block")
         if node.view is None:
-            name, files = "repo", dict(self.tree)
+            name, files = "repo", self.tree
+            wanted = set(node.deploys)
         else:
             digest = hashlib.sha256(json.dumps(sorted(node.view.items())).encode()).hexdigest()
             name = "artifact-" + digest[:16]
             files = {dest: self.tree[src] for dest, src in node.view.items() if src in self.tree}
+            wanted = {dest for dest, src in node.view.items() if src in node.deploys}
         if name not in self._views:
             root = Path(self._tmp.name) / name
             root.mkdir()
-            materialise(files, root)
             self._views[name] = root
-        return self._views[name]
+            self._written[name] = set()
+            self._sorted[name] = sorted(files)
+        root, written, paths = self._views[name], self._written[name], self._sorted[name]
+        dirs = {posixpath.dirname(p) for p in wanted} | {node.ks.path}
+        todo: dict[str, str] = {}
+        for directory in dirs:
+            lo = bisect.bisect_left(paths, directory + "/") if directory else 0
+            hi = bisect.bisect_left(paths, directory + "0") if directory else len(paths)
+            for path in paths[lo:hi]:
+                if path not in written:
+                    todo[path] = files[path]
+        materialise(todo, root)
+        written.update(todo)
+        return root
 
     # -- building -----------------------------------------------------------------------------
 

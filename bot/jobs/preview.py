@@ -26,6 +26,7 @@ from bot.flux.diff import (
     secret_values,
 )
 from bot.flux.graph import FluxGraph, Node
+from bot.flux.objects import caching_loader
 from bot.flux.render import Builder, RenderResult, RenderSettings, TreeRenderer
 from bot.log import get_logger
 from bot.render import diff_comment
@@ -73,8 +74,9 @@ def run_preview(
     """Render the affected Kustomizations on both sides and diff their objects."""
     opts = options or PreviewOptions()
     changed_set = set(changed) if changed is not None else changed_between(base, head)
-    base_graph = FluxGraph.from_tree(base, opts.repo_urls)
-    head_graph = FluxGraph.from_tree(head, opts.repo_urls)
+    load = caching_loader({})  # both sides share the parse of every unchanged file
+    base_graph = FluxGraph.from_tree(base, opts.repo_urls, load)
+    head_graph = FluxGraph.from_tree(head, opts.repo_urls, load)
     base_nodes = _affected(base_graph, changed_set, opts.render_all)
     head_nodes = _affected(head_graph, changed_set, opts.render_all)
     labels = sorted(set(base_nodes) | set(head_nodes))
