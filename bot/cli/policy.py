@@ -23,10 +23,12 @@ from bot.cli.registry import client_from_options, list_tags, registry_options
 from bot.config import check_config
 from bot.errors import ConfigError, PolicyError
 from bot.policy import Policy
+from bot.policy.presets import preset_spec, presets
 
 __all__ = [
     "policy_group",
     "policy_test",
+    "presets_command",
     "repository_from_yaml",
     "spec_from_imagepolicy",
     "validate",
@@ -88,7 +90,7 @@ def _spec_from_flags(
     ]
     if len(chosen) != 1:
         raise click.UsageError(
-            "give exactly one of --semver, --alphabetical, --numerical, --policy"
+            "give exactly one of --semver, --alphabetical, --numerical, --policy, --preset"
             + (f" (got {', '.join(chosen)})" if chosen else "")
         )
     if policy_file is not None:
@@ -137,6 +139,10 @@ def policy_group() -> None:
     help="YAML file with an ImagePolicy (its spec is used); without tags, the tags of the "
     "file's ImageRepository (spec.image, spec.exclusionList) are fetched.",
 )
+@click.option("--preset", metavar="NAME", help="A built-in preset (see 'fluxbot policy presets').")
+@click.option(
+    "--current", metavar="TAG", help="Current tag, for relative presets (patch-only, ...)."
+)
 @click.option("--pattern", help="filterTags.pattern (Go/RE2 regex, unanchored).")
 @click.option("--extract", help="filterTags.extract ($name, ${name}, $1).")
 @click.option(
@@ -164,6 +170,8 @@ def policy_test(
     alphabetical: str | None,
     numerical: str | None,
     policy_file: Path | None,
+    preset: str | None,
+    current: str | None,
     pattern: str | None,
     extract: str | None,
     tag_opts: tuple[str, ...],
@@ -179,7 +187,12 @@ def policy_test(
     extra_tags: tuple[str, ...],
 ) -> None:
     """Print the tag a Flux ImagePolicy selects (exit 1 when none qualifies)."""
-    spec = _spec_from_flags(semver, alphabetical, numerical, policy_file, pattern, extract)
+    if preset is not None:
+        if semver or alphabetical or numerical or policy_file or pattern or extract:
+            raise click.UsageError("--preset cannot be combined with other policy flags")
+        spec = preset_spec(preset, current)
+    else:
+        spec = _spec_from_flags(semver, alphabetical, numerical, policy_file, pattern, extract)
     policy = Policy.from_spec(spec)
     tags = [*tag_opts, *extra_tags]
     if tags_file is not None:
@@ -232,6 +245,25 @@ def policy_test(
             click.echo(f"selected: {result.selected}")
     if result.error is not None:
         raise PolicyError(result.error)
+
+
+@policy_group.command("presets")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def presets_command(as_json: bool) -> None:
+    """List the built-in presets a .fluxbot.yaml rule can name."""
+    table = presets()
+    if as_json:
+        echo_json(
+            {
+                name: {"description": p.description, "relative": p.relative, "spec": p.spec}
+                for name, p in table.items()
+            }
+        )
+        return
+    width = max(len(name) for name in table)
+    for name, p in table.items():
+        note = " (needs the current tag)" if p.relative else ""
+        click.echo(f"{name:<{width}}  {p.description}{note}")
 
 
 @main.command("validate")

@@ -151,3 +151,32 @@ def test_validate(tmp_path: Path) -> None:
     code, out, _ = run("validate", str(bad), "--json")
     assert code == 1 and json.loads(out)["valid"] is False
     assert run("validate", str(tmp_path / "none.yaml"))[0] == 1
+
+
+def test_presets_listing_and_preset_flag() -> None:
+    code, out, _ = run("policy", "presets")
+    assert code == 0 and {line.split()[0] for line in out.splitlines()} == {
+        "stable",
+        "patch-only",
+        "minor-only",
+        "calver",
+        "digest",
+    }
+    code, out, _ = run("policy", "presets", "--json")
+    assert json.loads(out)["patch-only"]["relative"] is True
+    code, out, _ = run(
+        "policy",
+        "test",
+        "--preset",
+        "patch-only",
+        "--current",
+        "v1.4.2",
+        "--tags",
+        "v1.4.3",
+        "v1.5.0",
+        "v1.4.10",
+    )
+    assert (code, out) == (0, "v1.4.10\n")
+    code, _, err = run("policy", "test", "--preset", "patch-only", "--tags", "1.0.0")
+    assert code == 1 and "current tag" in err
+    assert run("policy", "test", "--preset", "stable", "--semver", "*", "--tags", "1")[0] == 2
