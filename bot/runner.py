@@ -93,11 +93,12 @@ JOBS: dict[JobKind, JobFn] = {
 
 async def run_job(job: Job, ctx: Context) -> str:
     """Run one job; returns its outcome. Errors are logged, never raised."""
-    outcome, _result = await _run(job, ctx)
+    outcome, _result = await run_job_result(job, ctx)
     return outcome
 
 
-async def _run(job: Job, ctx: Context) -> tuple[str, Any]:
+async def run_job_result(job: Job, ctx: Context) -> tuple[str, Any]:
+    """Run one job; (outcome, the job function's result or None)."""
     fn = JOBS.get(job.kind)
     log = _log.bind(repo=job.repo, kind=job.kind.value, delivery=job.event.delivery_id)
     if fn is None:
@@ -151,7 +152,7 @@ async def execute(
             ctx = Context(
                 forge=forge, registry=registry, settings=settings, extra=dict(extra or {})
             )
-            outcome, result = await _run(job, ctx)
+            outcome, result = await run_job_result(job, ctx)
             if metrics is not None:
                 for action in ("opened", "updated", "closed"):
                     done = getattr(result, action, None)

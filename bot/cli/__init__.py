@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.cli import diff, plan, policy, reconcile, registry, serve  # noqa: F401  (register commands)
+from bot.cli import action, diff, plan, policy, reconcile, registry, serve  # noqa: F401
 from bot.cli.app import main
 
 
