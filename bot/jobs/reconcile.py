@@ -242,7 +242,10 @@ async def run_reconcile(ctx: Context, event: Event) -> RolloutReport | None:
     if not merge_sha:
         log.info("reconcile.no_merge_sha", repo=forge.repo, pr=event.pr_number)
         return None
-    branch = (pr.base if pr else None) or event.branch or ""
+    if event.kind is EventKind.PUSH:
+        branch = event.branch or ""
+    else:
+        branch = (pr.base if pr else None) or event.branch or ""
     tree = await forge.read_tree(merge_sha)
     cfg = load_config(tree)
     if not cfg.enabled and event.kind is not EventKind.COMMENT:

@@ -176,3 +176,29 @@ async def test_unaffected_change_does_nothing(tmp_path: Path) -> None:
     forge, number, sha = await merged_pr()
     event = merged_event(number, sha, paths=("README.md",))
     assert await run_reconcile(context(forge, None, tmp_path), event) is None
+
+
+async def test_push_to_default_branch_reports_on_the_merged_pr(
+    kube_api: KubeFake, tmp_path: Path
+) -> None:
+    """Action `mode: reconcile` on `push`: the pushed commit, the PR merged as it, its paths."""
+    kube_api.add_kustomization("flux-system", "apps", Behaviour("ready"))
+    forge, number, sha = await merged_pr()
+    kube_api.push(sha)
+    push = Event(
+        forge="memory",
+        kind=EventKind.PUSH,
+        repo="owner/repo",
+        branch="main",
+        default_branch="main",
+        after=sha,
+        changed_paths=(DEPLOY,),
+    )
+    report = await run_reconcile(context(forge, kube_api, tmp_path), push)
+    assert report is not None and report.pr_number == number
+    assert report.state is StatusState.SUCCESS
+    assert len(rollout_comments(forge, number)) == 1
+    # a push to another branch is not followed
+    other = Event(forge="memory", kind=EventKind.PUSH, repo="owner/repo", branch="dev",
+                  default_branch="main", after=sha)  # fmt: skip
+    assert await run_reconcile(context(forge, kube_api, tmp_path), other) is None
