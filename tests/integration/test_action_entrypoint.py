@@ -1,0 +1,178 @@
+"""The Action's entrypoint run the way the runner runs the container: ``fluxbot action`` with the
+``INPUT_*``/``GITHUB_*`` environment, an event file, ``GITHUB_OUTPUT`` and ``GITHUB_STEP_SUMMARY``
+files, against the fake GitHub and the loopback registry."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.test_github_e2e import DEPLOY, FLUX, REPO_NAME
+from tests.support.github_fixtures import GITHUB_TEST_TOKEN
+
+
+@pytest.fixture
+def gitops(github_fake: Any, registry: Any) -> tuple[Any, str]:
+    image = f"{registry.host}/action/app-{uuid.uuid4().hex[:8]}"
+    registry.seed(image.split("/", 1)[1], ["1.0.0", "1.1.0", "2.0.0-rc.1"])
+    github_fake.create_repo(
+        REPO_NAME,
+        {
+            "flux/images.yaml": FLUX.format(image=image),
+            "apps/deploy.yaml": DEPLOY.format(image=image),
+        },
+    )
+    return github_fake, image
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """Parse ``name<<DELIM\\nvalue\\nDELIM`` records as the runner does."""
+    out: dict[str, str] = {}
+    text = path.read_text("utf-8")
+    for m in re.finditer(r"^([\w-]+)<<(\S+)\n(.*?)\n\2$", text, re.S | re.M):
+        out[m.group(1)] = m.group(3)
+    return out
+
+
+def run_action(
+    tmp_path: Path,
+    fake: Any,
+    registry: Any,
+    event_name: str,
+    payload: dict[str, Any],
+    **inputs: str,
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str], str]:
+    event_file = tmp_path / f"event-{uuid.uuid4().hex}.json"
+    event_file.write_text(json.dumps(payload))
+    output, summary = tmp_path / "output.txt", tmp_path / "summary.md"
+    output.write_text("")
+    summary.write_text("")
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "FLUXBOT_"))
+    }
+    env.update(
+        {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": event_name,
+            "GITHUB_EVENT_PATH": str(event_file),
+            "GITHUB_REPOSITORY": REPO_NAME,
+            "GITHUB_API_URL": fake.url,
+            "GITHUB_WORKSPACE": str(tmp_path),
+            "GITHUB_RUN_ID": "1234",
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "FLUXBOT_INSECURE_REGISTRIES": registry.host,
+            "FLUXBOT_GITHUB_WRITE_INTERVAL": "0",
+            "HOME": str(tmp_path),
+        }
+    )
+    env.update({f"INPUT_{k.upper().replace('_', '-')}": v for k, v in inputs.items()})
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "action"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return proc, read_outputs(output), summary.read_text("utf-8")
+
+
+def test_schedule_opens_the_pr_and_reports(
+    tmp_path: Path, gitops: tuple[Any, str], registry: Any
+) -> None:
+    fake, image = gitops
+    proc, outputs, summary = run_action(
+        tmp_path, fake, registry, "schedule", {"schedule": "17 * * * *"}, token=GITHUB_TEST_TOKEN
+    )
+    assert proc.returncode == 0, proc.stderr
+    updates = json.loads(outputs["updates"])
+    assert [(u["image"], u["old"], u["new"]) for u in updates] == [(image, "1.0.0", "1.1.0")]
+    prs = json.loads(outputs["pull-requests"])
+    assert [p["action"] for p in prs] == ["opened"]
+    pulls = fake.pulls(REPO_NAME)
+    assert len(pulls) == 1 and prs[0]["number"] == pulls[0]["number"]
+    assert f"{image}:1.1.0" in fake.files(REPO_NAME, pulls[0]["head"]["ref"])["apps/deploy.yaml"]
+    assert "| File | Image | From | To |" in summary and "`1.1.0`" in summary
+    assert f"#{pulls[0]['number']}" in summary
+    # run again (the next scheduled run): the same PR, unchanged
+    proc, outputs, _ = run_action(
+        tmp_path, fake, registry, "workflow_dispatch", {}, token=GITHUB_TEST_TOKEN, mode="update"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [p["action"] for p in json.loads(outputs["pull-requests"])] == ["unchanged"]
+    assert len(fake.pulls(REPO_NAME)) == 1
+
+
+def test_dry_run_writes_nothing(tmp_path: Path, gitops: tuple[Any, str], registry: Any) -> None:
+    fake, _image = gitops
+    proc, outputs, summary = run_action(
+        tmp_path, fake, registry, "schedule", {}, token=GITHUB_TEST_TOKEN, dry_run="true"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(outputs["updates"])) == 1
+    assert "(dry run)" in summary
+    assert [r for r in fake.requests if r[0] != "GET"] == []
+
+
+def test_app_credentials_mint_an_installation_token(
+    tmp_path: Path, gitops: tuple[Any, str], registry: Any
+) -> None:
+    fake, _image = gitops
+    fake.add_installation(99, [REPO_NAME])
+    proc, outputs, _ = run_action(
+        tmp_path,
+        fake,
+        registry,
+        "schedule",
+        {},
+        app_id=fake.app_id,
+        private_key=fake.private_key,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert ("POST", "/app/installations/99/access_tokens", 201) in fake.requests
+    assert fake.pulls(REPO_NAME)[0]["user"]["login"] == "fluxbot[bot]"
+    assert json.loads(outputs["pull-requests"])[0]["action"] == "opened"
+
+
+def test_bad_inputs_fail_with_an_annotation(
+    tmp_path: Path, gitops: tuple[Any, str], registry: Any
+) -> None:
+    fake, _image = gitops
+    proc, _outputs, _ = run_action(
+        tmp_path, fake, registry, "schedule", {}, token=GITHUB_TEST_TOKEN, mode="explode"
+    )
+    assert proc.returncode == 1 and "::error::" in proc.stderr
+    proc, _outputs, _ = run_action(tmp_path, fake, registry, "schedule", {}, app_id="1")
+    assert proc.returncode == 1 and "app-id and private-key" in proc.stderr
+
+
+def test_auto_routes_pr_events_and_ignores_others(
+    tmp_path: Path, gitops: tuple[Any, str], registry: Any, webhook_examples: dict[str, Any]
+) -> None:
+    fake, _image = gitops
+    star = copy.deepcopy(webhook_examples["star"][0])
+    proc, outputs, summary = run_action(
+        tmp_path, fake, registry, "star", star, token=GITHUB_TEST_TOKEN
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing to do for `star`" in summary and json.loads(outputs["updates"]) == []
+    # a push to the default branch (the workflow's path filters already matched) → update
+    push = copy.deepcopy(webhook_examples["push"][0])
+    push.update(ref="refs/heads/main", deleted=False, commits=[])
+    push["repository"].update(full_name=REPO_NAME, default_branch="main")
+    proc, outputs, summary = run_action(
+        tmp_path, fake, registry, "push", push, token=GITHUB_TEST_TOKEN
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "`update`: ok" in summary and len(fake.pulls(REPO_NAME)) == 1
