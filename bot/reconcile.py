@@ -20,6 +20,7 @@ statuses on the merge commit) until each is ready, failed or the timeout passes.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -218,18 +219,28 @@ async def watch(
     interval: float,
     clock: Callable[[], float],
     sleep: Callable[[float], Awaitable[None]],
+    concurrency: int = 8,
 ) -> list[Result]:
-    """Poll each Kustomization until ready/failed, or until ``timeout`` seconds have passed."""
+    """Poll each Kustomization until ready/failed, or until ``timeout`` seconds have passed.
+
+    Each round reads the pending Kustomizations concurrently (at most ``concurrency`` at once).
+    """
     pending = sorted(set(refs))
     last: dict[KsRef, Observation] = {}
     done: dict[KsRef, Result] = {}
     deadline = clock() + timeout
-    while pending:
-        for ref in list(pending):
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(ref: KsRef) -> Observation:
+        async with gate:
             try:
-                obs = await observe(ref)
+                return await observe(ref)
             except ReconcileError as exc:  # transient: keep polling until the deadline
-                obs = Observation(Outcome.PROGRESSING, str(exc))
+                return Observation(Outcome.PROGRESSING, str(exc))
+
+    while pending:
+        observed = await asyncio.gather(*(one(ref) for ref in pending))
+        for ref, obs in zip(list(pending), observed, strict=True):
             last[ref] = obs
             if obs.outcome in (Outcome.READY, Outcome.FAILED):
                 done[ref] = Result(ref, obs.outcome, obs.message, obs.revision)
