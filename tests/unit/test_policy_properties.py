@@ -58,6 +58,11 @@ SPECS: list[dict[str, Any]] = [{"policy": {"semver": {"range": r}}} for r in RAN
         "policy": {"semver": {"range": ">=1.0.0"}},
         "filterTags": {"pattern": r"^v?(?P<v>[0-9.]+)", "extract": "$v"},
     },
+    {"policy": {"numerical": {"order": "asc"}}, "filterTags": {"pattern": r"^[0-9]+(\.[0-9]+)?$"}},
+    {
+        "policy": {"numerical": {"order": "desc"}},
+        "filterTags": {"pattern": r"^v?([0-9.]+)", "extract": "$1"},
+    },
 ]
 
 
