@@ -1,0 +1,170 @@
+"""Rendering a Flux Kustomization like kustomize-controller, with real kubectl, from small trees.
+
+Covers the generated overlay (targetNamespace, namePrefix/nameSuffix, patches, images,
+commonMetadata, components), a path without kustomization.yaml, postBuild substitution with the
+opt-out annotation, and the sandbox: load restrictions, no remote bases, timeout and output cap.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+
+from bot.errors import RenderError
+from bot.flux.graph import FluxGraph
+from bot.flux.render import RenderResult, TreeRenderer
+from bot.kustomize import run
+from tests.support.diff_fixtures import require_kubectl
+
+KS = """\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: app
+  namespace: flux-system
+spec:
+  path: ./app
+  sourceRef: {kind: GitRepository, name: flux-system}
+"""
+DEPLOY = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: ghcr.io/example/web:1.0.0
+"""
+CM = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  greeting: hello ${WHO:=world}
+  cost: $$5
+"""
+
+
+@pytest.fixture(autouse=True)
+def _kubectl() -> None:
+    require_kubectl()
+
+
+def render(tree: dict[str, str], label: str = "flux-system/app") -> RenderResult:
+    graph = FluxGraph.from_tree(tree)
+    node = next(n for n in graph.nodes if n.label == label)
+    with TreeRenderer(tree, graph) as side:
+        return side.render(node)
+
+
+def by_kind(result: RenderResult) -> dict[str, Any]:
+    assert result.error is None, result.error
+    return {o["kind"]: o for o in result.objects}
+
+
+def test_overlay_fields_applied_like_kustomize_controller() -> None:
+    spec = """\
+  targetNamespace: prod
+  namePrefix: pre-
+  nameSuffix: -suf
+  images:
+    - name: ghcr.io/example/web
+      newTag: 2.0.0
+  commonMetadata:
+    labels: {team: blue}
+    annotations: {owner: ops}
+  components: [../comp]
+  patches:
+    - patch: |
+        - op: replace
+          path: /spec/replicas
+          value: 3
+      target: {kind: Deployment}
+"""
+    tree = {
+        "clusters/ks.yaml": KS + spec,
+        "app/kustomization.yaml": "resources: [deploy.yaml]\n",
+        "app/deploy.yaml": DEPLOY,
+        "comp/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\n"
+        "kind: Component\nresources: [cm.yaml]\n",
+        "comp/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n",
+    }
+    objs = by_kind(render(tree))
+    deploy, cm = objs["Deployment"], objs["ConfigMap"]
+    assert deploy["metadata"]["name"] == "pre-web-suf" and deploy["metadata"]["namespace"] == "prod"
+    assert deploy["spec"]["replicas"] == 3
+    assert (
+        deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/example/web:2.0.0"
+    )
+    assert deploy["metadata"]["labels"]["team"] == "blue"
+    assert deploy["metadata"]["annotations"]["owner"] == "ops"
+    assert cm["metadata"]["name"] == "pre-extra-suf" and cm["metadata"]["labels"]["team"] == "blue"
+    # the overlay was undone: the tree's own kustomization is untouched for the next build
+    again = by_kind(render(tree))
+    assert again["Deployment"]["metadata"]["name"] == "pre-web-suf"
+
+
+def test_path_without_kustomization_and_substitution() -> None:
+    tree = {
+        "clusters/ks.yaml": KS + "  postBuild:\n    substitute: {WHO: flux}\n",
+        "app/deploy.yaml": DEPLOY,
+        "app/sub/cm.yaml": CM,
+        "app/sub/off.yaml": CM.replace(
+            "name: settings",
+            "name: raw\n  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled",
+        ),
+        "app/notes.txt": "not yaml",
+    }
+    objs = {o["metadata"]["name"]: o for o in render(tree).objects}
+    assert set(objs) == {"web", "settings", "raw"}
+    assert objs["settings"]["data"] == {"greeting": "hello flux", "cost": "$5"}
+    assert objs["raw"]["data"] == {"greeting": "hello ${WHO:=world}", "cost": "$$5"}
+
+
+def test_no_vars_means_no_substitution() -> None:
+    tree = {"clusters/ks.yaml": KS + "  postBuild: {}\n", "app/cm.yaml": CM}
+    (cm,) = render(tree).objects
+    assert cm["data"]["greeting"] == "hello ${WHO:=world}"
+
+
+def test_load_restrictions_and_no_remote_bases() -> None:
+    outside = {
+        "clusters/ks.yaml": KS,
+        "app/kustomization.yaml": "resources: [deploy.yaml]\n"
+        "patches:\n  - path: ../secret-patch.yaml\n",
+        "app/deploy.yaml": DEPLOY,
+        "secret-patch.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+        "spec: {replicas: 9}\n",
+    }
+    result = render(outside)
+    assert result.error is not None and "kubectl failed" in result.error
+    remote = {
+        "clusters/ks.yaml": KS,
+        "app/kustomization.yaml": "resources:\n  - https://github.com/example/repo//base?ref=v1\n",
+    }
+    result = render(remote)
+    assert result.error is not None and result.objects == ()
+
+
+def test_missing_path_is_an_error_not_a_crash() -> None:
+    result = render({"clusters/ks.yaml": KS.replace("./app", "./nowhere"), "x.yaml": "a: 1\n"})
+    assert result.error is not None and "does not exist" in result.error
+
+
+def test_run_timeout_output_cap_and_stderr() -> None:
+    with pytest.raises(RenderError, match=r"timed out after 0\.5s"):
+        run([sys.executable, "-c", "import time; time.sleep(5)"], timeout=0.5)
+    with pytest.raises(RenderError, match="output larger than 1000 bytes"):
+        run([sys.executable, "-c", "import sys; sys.stdout.write('x' * 5000)"], max_output=1000)
+    with pytest.raises(RenderError, match=r"python.* failed: boom"):
+        run([sys.executable, "-c", "import sys; sys.stderr.write('boom\\n'); sys.exit(3)"])
+    assert run([sys.executable, "-c", "print('ok')"]) == b"ok\n"
