@@ -1,0 +1,100 @@
+"""A child Kustomization as its parent's build produces it: patches, namespace, variables."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from bot.flux.inherit import (
+    apply_patches,
+    effective_child,
+    json6902,
+    merge_patch,
+    resolve_vars,
+    target_matches,
+)
+from bot.flux.objects import Kustomization, parse_tree
+from bot.manifests.yamlload import load_documents
+
+CHILD = {
+    "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+    "kind": "Kustomization",
+    "metadata": {"name": "web", "labels": {"tier": "apps"}},
+    "spec": {
+        "path": "./web",
+        "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+        "interval": "${INTERVAL:=1h}",
+    },
+}
+
+
+def test_merge_patch_rfc7386() -> None:
+    assert merge_patch({"a": {"b": 1, "c": [1]}}, {"a": {"c": [2], "b": None}, "d": 1}) == {
+        "a": {"c": [2]},
+        "d": 1,
+    }
+
+
+def test_json6902_ops() -> None:
+    doc = {"spec": {"args": ["a"], "x": 1}}
+    out = json6902(
+        doc,
+        [
+            {"op": "add", "path": "/spec/args/-", "value": "b"},
+            {"op": "replace", "path": "/spec/x", "value": 2},
+            {"op": "remove", "path": "/spec/args/0"},
+        ],
+    )
+    assert out == {"spec": {"args": ["b"], "x": 2}} and doc == {"spec": {"args": ["a"], "x": 1}}
+    with pytest.raises(ValueError):
+        json6902(doc, [{"op": "move", "path": "/spec/x", "from": "/a"}])
+
+
+def test_target_matching() -> None:
+    assert target_matches({"group": "kustomize.toolkit.fluxcd.io", "kind": "Kustomization"}, CHILD)
+    assert target_matches({"kind": "Kustomization", "name": "w.*"}, CHILD)
+    assert not target_matches({"kind": "Kustomization", "name": "w"}, CHILD)  # anchored regex
+    assert target_matches({"labelSelector": "tier=apps"}, CHILD)
+    assert not target_matches({"labelSelector": "tier!=apps"}, CHILD)
+    assert target_matches({"labelSelector": "tier in (apps)"}, CHILD) is None
+
+
+def test_apply_strategic_and_json_patches() -> None:
+    patches = [
+        {
+            "patch": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+            "metadata: {name: _}\nspec: {wait: true}\n",
+            "target": {"kind": "Kustomization"},
+        },
+        {
+            "patch": "- op: add\n  path: /spec/timeout\n  value: 5m\n",
+            "target": {"kind": "Kustomization", "name": "web"},
+        },
+        {"patch": "- op: add\n  path: /spec/force\n  value: true\n", "target": {"kind": "Other"}},
+    ]
+    out, notes = apply_patches(CHILD, patches, load_documents)
+    assert out["spec"]["wait"] is True and out["spec"]["timeout"] == "5m"
+    assert "force" not in out["spec"] and out["metadata"]["name"] == "web" and notes == []
+
+
+def test_effective_child_gets_parent_namespace_patches_and_vars() -> None:
+    tree = {
+        "vars.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: flux-system}\n"
+        f"data: {{INTERVAL: {base64.b64encode(b'30m').decode()}}}\n",
+        "parent.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        "metadata: {name: apps, namespace: flux-system}\nspec:\n  path: ./\n"
+        "  sourceRef: {kind: GitRepository, name: flux-system}\n  targetNamespace: team\n"
+        "  postBuild: {substituteFrom: [{kind: Secret, name: s}, {kind: ConfigMap, name: gone}]}\n"
+        "  patches:\n    - patch: '[{op: add, path: /spec/prune, value: true}]'\n"
+        "      target: {kind: Kustomization}\n",
+    }
+    objects = parse_tree(tree)
+    parent = objects.kustomizations[0]
+    child = Kustomization.parse(CHILD, "web/ks.yaml", 0, "")
+    doc, notes = effective_child(child, parent, objects, load_documents)
+    assert doc["metadata"]["namespace"] == "team"
+    assert doc["spec"]["prune"] is True and doc["spec"]["interval"] == "30m"
+    assert notes == ["substituteFrom ConfigMap/gone is not in the repository"]
+    variables, _ = resolve_vars(parent.raw, "flux-system", objects)
+    assert variables == {"INTERVAL": "30m"}
