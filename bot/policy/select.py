@@ -101,8 +101,13 @@ class Policy:
         order = "asc"
         if kind == "semver":
             rng = body.get("range")
-            if not isinstance(rng, str):
+            if rng is None:
                 raise PolicyError("spec.policy.semver.range is required (a Masterminds range)")
+            if not isinstance(rng, str):
+                raise PolicyError(
+                    f"spec.policy.semver.range must be a string, got {type(rng).__name__} {rng!r}"
+                    " (quote it in YAML)"
+                )
             constraint = semver.compile_range(rng)
         else:
             order = _order(kind, body)

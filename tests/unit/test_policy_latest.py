@@ -110,6 +110,9 @@ def test_latest(spec: dict[str, Any], tags: list[str], expected: str) -> None:
         ({"policy": {"calver": {}}}, ["a"], "unknown"),
         ({}, ["a"], "spec.policy"),
         ({"policy": {"semver": {}}}, ["1.0.0"], "range is required"),
+        ({"policy": {"semver": {"range": 1.2}}}, ["1.0.0"], "must be a string, got float 1.2"),
+        ({"policy": {"semver": {"range": "*"}}, "filterTags": {"pattern": 7}}, ["1"], "string"),
+        ({"policy": {"semver": {"range": "*"}}, "filterTags": ["x"]}, ["1"], "mapping"),
     ],
 )
 def test_failures_name_rule_and_input(spec: dict[str, Any], tags: list[str], needle: str) -> None:
