@@ -1,0 +1,112 @@
+"""``POST /webhooks/gitlab``: verify, normalise, deduplicate, enqueue, answer fast.
+
+GitLab sends the hook's secret token in ``X-Gitlab-Token``; it is compared with
+``FLUXBOT_GITLAB_WEBHOOK_SECRET`` in constant time. Only a missing or wrong token gets 401:
+GitLab disables a hook that keeps answering 4xx, so every authentic delivery fluxbot does not act
+on (other hooks, malformed or oversized bodies, redeliveries) is answered 200, and an accepted one
+202 once its jobs are enqueued (the work runs later). Redeliveries are recognised by
+``Idempotency-Key``, which GitLab keeps across its retries (``X-Gitlab-Event-UUID`` as fallback).
+
+    setup(app, state)   # from bot.server.build_app
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+from bot.errors import WebhookError
+from bot.events import EventKind
+from bot.forges.gitlab_events import normalise
+from bot.log import get_logger
+from bot.webhooks import ServerState
+
+log = get_logger(__name__)
+
+ROUTE = "/webhooks/gitlab"
+FORGE = "gitlab"
+STATE_KEY = web.AppKey("gitlab_webhook_state", ServerState)
+
+
+def authentic(token: str | None, secret: str | None) -> bool:
+    """Whether the delivery's token is the configured secret (constant time; no secret → no)."""
+    if not secret or token is None:
+        return False
+    return hmac.compare_digest(token.encode("utf-8"), secret.encode("utf-8"))
+
+
+def delivery_key(headers: Any) -> str:
+    """The id GitLab keeps across retries of one delivery ("" when it sent none)."""
+    return str(headers.get("Idempotency-Key") or headers.get("X-Gitlab-Event-UUID") or "")
+
+
+def _answer(status: int, result: str, **extra: Any) -> web.Response:
+    return web.json_response({"result": result, **extra}, status=status)
+
+
+async def _read_capped(request: web.Request, cap: int) -> bytes | None:
+    """The body, or None when it exceeds ``cap`` bytes (read no further than that)."""
+    if request.content_length is not None and request.content_length > cap:
+        return None
+    body = await request.content.read(cap + 1)
+    return None if len(body) > cap else body
+
+
+async def handle(request: web.Request) -> web.Response:
+    """One GitLab delivery (see the module docstring for the answers)."""
+    state = request.app[STATE_KEY]
+    started = time.monotonic()
+    try:
+        return await _handle(request, state)
+    finally:
+        state.metrics.delivery_seconds.labels(forge=FORGE).observe(time.monotonic() - started)
+
+
+async def _handle(request: web.Request, state: ServerState) -> web.Response:
+    hook = request.headers.get("X-Gitlab-Event", "")
+    if not authentic(request.headers.get("X-Gitlab-Token"), state.settings.gitlab_webhook_secret):
+        state.count(FORGE, hook or "unknown", "rejected")
+        log.warning("gitlab.webhook.unauthorized", hook=hook, remote=request.remote)
+        return _answer(401, "unauthorized")
+    key = delivery_key(request.headers)
+    body = await _read_capped(request, state.settings.max_body_bytes)
+    if body is None:
+        state.count(FORGE, hook, "rejected")
+        log.warning("gitlab.webhook.too_large", hook=hook, delivery=key)
+        return _answer(200, "ignored", reason="body too large")
+    try:
+        event = normalise(hook, json.loads(body), key)
+    except (ValueError, WebhookError) as exc:
+        state.count(FORGE, hook, "rejected")
+        log.warning("gitlab.webhook.malformed", hook=hook, delivery=key, error=str(exc)[:200])
+        return _answer(200, "ignored", reason="malformed payload")
+    if key and not await state.deliveries.claim(f"{FORGE}:{key}"):
+        state.count(FORGE, hook, "duplicate")
+        log.info("gitlab.webhook.duplicate", hook=hook, delivery=key, repo=event.repo)
+        return _answer(200, "duplicate")
+    if event.kind is EventKind.IGNORED:
+        state.count(FORGE, hook, "ignored")
+        return _answer(200, "ignored")
+    jobs = await state.submit(event)
+    state.count(FORGE, hook, "accepted" if jobs else "ignored")
+    log.info(
+        "gitlab.webhook",
+        hook=hook,
+        delivery=key,
+        repo=event.repo,
+        kind=event.kind.value,
+        jobs=[j.kind.value for j in jobs],
+    )
+    if not jobs:
+        return _answer(200, "ignored")
+    return _answer(202, "accepted", jobs=[j.kind.value for j in jobs])
+
+
+def setup(app: web.Application, state: ServerState) -> None:
+    """Add ``POST /webhooks/gitlab`` to ``app``."""
+    app[STATE_KEY] = state
+    app.router.add_post(ROUTE, handle)

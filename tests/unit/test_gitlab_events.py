@@ -1,0 +1,188 @@
+"""GitLab webhook payloads → Events, on the real-shaped payloads of ``../shared/testdata``.
+
+The examples (go-gitlab's testdata) have no merged MR with ``merge_commit_sha``, no MR update
+with new commits and no bot note: those are derived by patching an example in the test.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from bot.dispatch import JobKind, jobs_for
+from bot.errors import WebhookError
+from bot.events import EventKind
+from bot.forges.gitlab_events import is_bot_username, normalise
+from tests.support.paths import GITLAB_WEBHOOKS
+
+
+def payload(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((GITLAB_WEBHOOKS / name).read_text(encoding="utf-8"))
+    return data
+
+
+def test_push_truncated_commit_list_means_unknown_paths() -> None:
+    data = payload("push.json")
+    assert data["total_commits_count"] > len(data["commits"])
+    event = normalise("Push Hook", data, "d-1")
+    assert event.kind is EventKind.PUSH
+    assert (event.repo, event.branch, event.default_branch) == ("mike/diaspora", "master", "master")
+    assert event.after == "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"
+    assert event.before == "95790bf891e76fee5e1747ab589903a6a1f80f22"
+    assert event.actor == "jsmith" and event.delivery_id == "d-1"
+    assert event.changed_paths == ()  # incomplete list: "anything may have changed"
+    assert [j.kind for j in jobs_for(event, "fluxbot")] == [JobKind.UPDATE]
+
+
+def test_push_changed_paths_from_added_modified_removed() -> None:
+    data = payload("push.json")
+    data["total_commits_count"] = len(data["commits"])
+    data["commits"][1]["removed"] = ["apps/old.yaml"]
+    event = normalise("Push Hook", data)
+    assert event.changed_paths == ("CHANGELOG", "app/controller/application.rb", "apps/old.yaml")
+    assert [j.kind for j in jobs_for(event, "fluxbot")] == [JobKind.UPDATE]
+    data["commits"][1]["removed"] = []
+    assert jobs_for(normalise("Push Hook", data), "fluxbot") == []  # no YAML touched
+
+
+def test_push_to_other_branch_tag_or_deletion() -> None:
+    data = payload("push.json")
+    data["ref"] = "refs/heads/feature"
+    assert jobs_for(normalise("Push Hook", data), "fluxbot") == []
+    deleted = payload("push.json") | {"after": "0" * 40}
+    assert normalise("Push Hook", deleted).kind is EventKind.IGNORED
+    tag = normalise("Tag Push Hook", payload("tag_push.json"))
+    assert tag.kind is EventKind.IGNORED and tag.repo == "jsmith/example"
+
+
+def test_merge_request_open() -> None:
+    event = normalise("Merge Request Hook", payload("merge_request.json"), "d-2")
+    assert event.kind is EventKind.PR_OPENED
+    assert (event.repo, event.pr_number, event.pr_branch) == (
+        "gitlabhq/gitlab-test",
+        1,
+        "ms-viewport",
+    )
+    assert event.branch == "master" and event.after == "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"
+    assert event.actor == "user1" and not event.actor_is_bot
+    assert [j.kind for j in jobs_for(event, "fluxbot")] == [JobKind.PREVIEW]
+
+
+@pytest.mark.parametrize(
+    ("action", "oldrev", "kind"),
+    [
+        ("reopen", None, EventKind.PR_OPENED),
+        ("update", "95790bf891e76fee5e1747ab589903a6a1f80f22", EventKind.PR_SYNCHRONIZE),
+        ("update", None, EventKind.PR_EDITED),
+        ("close", None, EventKind.PR_CLOSED),
+        ("approved", None, EventKind.IGNORED),
+    ],
+)
+def test_merge_request_actions(action: str, oldrev: str | None, kind: EventKind) -> None:
+    data = payload("merge_request.json")
+    data["object_attributes"]["action"] = action
+    if oldrev:
+        data["object_attributes"]["oldrev"] = oldrev
+    event = normalise("Merge Request Hook", data)
+    assert event.kind is kind
+    if oldrev:
+        assert event.before == oldrev
+
+
+def test_merged_fluxbot_mr_derived_from_example() -> None:
+    data = payload("merge_request.json")
+    attrs = data["object_attributes"]
+    attrs.update(action="merge", state="merged", source_branch="fluxbot/ghcr.io-o-app")
+    attrs["merge_commit_sha"] = "ab" * 20
+    event = normalise("Merge Request Hook", data)
+    assert event.kind is EventKind.PR_MERGED and event.merge_sha == "ab" * 20
+    assert [j.kind for j in jobs_for(event, "fluxbot")] == [JobKind.RECONCILE, JobKind.UPDATE]
+
+
+def test_group_merge_request_example_needs_an_iid() -> None:
+    data = payload("group_merge_request.json")  # a trimmed real "merge" delivery: no iid
+    assert normalise("Merge Request Hook", data).kind is EventKind.IGNORED
+    data["object_attributes"].update(iid=7, source_branch="fluxbot/x", target_branch="main")
+    event = normalise("Merge Request Hook", data)
+    assert event.kind is EventKind.PR_MERGED and event.pr_number == 7
+    assert event.merge_sha == "ac3ca1559bc39abf963586372eff7f8fdded646e"
+
+
+def test_closed_fluxbot_mr_and_fork_branch_is_not_ours() -> None:
+    data = payload("merge_request.json")
+    data["object_attributes"].update(action="close", source_branch="fluxbot/app")
+    event = normalise("Merge Request Hook", data)
+    assert event.pr_branch == "fluxbot/app"
+    assert [j.kind for j in jobs_for(event, "fluxbot")] == [JobKind.CLOSED]
+    fork = copy.deepcopy(data)
+    fork["object_attributes"]["source_project_id"] = 99
+    forked = normalise("Merge Request Hook", fork)
+    assert forked.pr_branch == "awesome_space/awesome_project:fluxbot/app"
+    assert jobs_for(forked, "fluxbot") == []
+
+
+def test_note_on_merge_request() -> None:
+    data = payload("note_merge_request.json")
+    event = normalise("Note Hook", data, "d-3")
+    assert event.kind is EventKind.COMMENT
+    assert (event.pr_number, event.comment_id, event.comment_body) == (
+        1,
+        1244,
+        "This MR needs work.",
+    )
+    assert event.actor == "root" and not event.actor_is_bot
+    assert event.pr_branch == "master" and event.branch == "markdown"
+    assert [j.kind for j in jobs_for(event, "fluxbot")] == [JobKind.COMMAND]
+
+
+def test_note_from_bots_system_and_edits_ignored() -> None:
+    data = payload("note_merge_request.json")
+    data["object_attributes"]["note"] = "@fluxbot rebase"
+    data["user"]["username"] = "project_42_bot_3f2a9c"
+    assert normalise("Note Hook", data).actor_is_bot
+    assert jobs_for(normalise("Note Hook", data), "fluxbot") == []
+    system = payload("note_merge_request.json")
+    system["object_attributes"]["system"] = True
+    assert jobs_for(normalise("Note Hook", system), "fluxbot") == []
+    own = payload("note_merge_request.json")
+    own["user"]["username"] = "fluxbot"
+    assert jobs_for(normalise("Note Hook", own), "fluxbot") == []
+    edited = payload("note_merge_request.json")
+    edited["object_attributes"]["action"] = "update"
+    assert normalise("Note Hook", edited).kind is EventKind.IGNORED
+
+
+def test_notes_elsewhere_and_other_hooks_ignored() -> None:
+    assert normalise("Note Hook", payload("note_commit.json")).kind is EventKind.IGNORED
+    assert normalise("Note Hook", payload("note_issue.json")).kind is EventKind.IGNORED
+    assert normalise("Issue Hook", payload("issue.json")).kind is EventKind.IGNORED
+    assert normalise("Pipeline Hook", payload("pipeline.json")).kind is EventKind.IGNORED
+
+
+def test_malformed_payloads_raise() -> None:
+    with pytest.raises(WebhookError, match="object_kind"):
+        normalise("Push Hook", payload("merge_request.json"))
+    with pytest.raises(WebhookError):
+        normalise("Push Hook", [1, 2])
+    broken = payload("push.json")
+    del broken["project"]
+    with pytest.raises(WebhookError, match="project"):
+        normalise("Push Hook", broken)
+
+
+@pytest.mark.parametrize(
+    ("name", "bot"),
+    [
+        ("project_7_bot_0a1b2c", True),
+        ("group_12_bot", True),
+        ("renovate-bot", True),
+        ("dependabot[bot]", True),
+        ("alice", False),
+        ("project_lead", False),
+    ],
+)
+def test_bot_usernames(name: str, bot: bool) -> None:
+    assert is_bot_username(name) is bot

@@ -1,0 +1,101 @@
+"""The GitLab rate budget: ``RateLimit-*`` recorded, spent budget waited for, long waits refused.
+
+Pure: the clock and the sleep are injected (no thread, no network).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import ConfigError, RateLimitError
+from bot.forges.gitlab import CIEnvironment
+from bot.forges.gitlab_client import RateBudget
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def budget(max_wait: float = 60.0) -> tuple[RateBudget, Clock]:
+    clock = Clock()
+    return RateBudget(max_wait=max_wait, clock=clock, sleep=clock.sleep), clock
+
+
+def test_no_headers_no_wait() -> None:
+    b, clock = budget()
+    b.observe(200, {})
+    b.pause()
+    assert clock.slept == []
+
+
+def test_remaining_budget_no_wait() -> None:
+    b, clock = budget()
+    b.observe(200, {"RateLimit-Remaining": "3", "RateLimit-Reset": "1030"})
+    b.pause()
+    assert clock.slept == []
+
+
+def test_spent_budget_waits_until_reset_once() -> None:
+    b, clock = budget()
+    b.observe(200, {"RateLimit-Remaining": "0", "RateLimit-Reset": "1012"})
+    b.pause()
+    assert clock.slept == [12.0]
+    b.pause()  # the reset has passed: no second wait
+    assert clock.slept == [12.0] and b.waited == 12.0
+
+
+def test_spent_budget_with_reset_beyond_max_wait_fails_fast() -> None:
+    b, clock = budget(max_wait=5)
+    b.observe(200, {"RateLimit-Remaining": "0", "RateLimit-Reset": "1600"})
+    with pytest.raises(RateLimitError, match="resets in 600s"):
+        b.pause()
+    assert clock.slept == []
+
+
+def test_429_retry_after_within_bound_is_left_to_python_gitlab() -> None:
+    b, _ = budget(max_wait=30)
+    b.observe(429, {"Retry-After": "10"})  # python-gitlab sleeps and retries
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Retry-After": "3600"}, {"RateLimit-Reset": "9999", "RateLimit-Remaining": "0"}],
+)
+def test_429_with_long_wait_refused(headers: dict[str, str]) -> None:
+    b, _ = budget(max_wait=30)
+    with pytest.raises(RateLimitError, match="exceeds 30s"):
+        b.observe(429, headers)
+
+
+def test_garbage_headers_ignored() -> None:
+    b, clock = budget()
+    b.observe(200, {"RateLimit-Remaining": "many", "RateLimit-Reset": "soon"})
+    b.pause()
+    assert clock.slept == []
+
+
+def test_ci_environment() -> None:
+    ci = CIEnvironment.from_env(
+        {
+            "CI_PROJECT_PATH": "group/sub/flux",
+            "CI_SERVER_URL": "https://gitlab.example.com/",
+            "CI_DEFAULT_BRANCH": "trunk",
+        }
+    )
+    assert (ci.project, ci.server_url, ci.default_branch) == (
+        "group/sub/flux",
+        "https://gitlab.example.com",
+        "trunk",
+    )
+    assert CIEnvironment.from_env({"CI_PROJECT_PATH": "g/p"}).server_url == "https://gitlab.com"
+    with pytest.raises(ConfigError, match="CI_PROJECT_PATH"):
+        CIEnvironment.from_env({})
