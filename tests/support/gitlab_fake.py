@@ -22,6 +22,7 @@ Test API (documented for reuse by other features):
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import json
@@ -112,6 +113,9 @@ class FakeGitLab:
         self.received: list[Call] = []
         self.failures: list[tuple[str, re.Pattern[str], int, dict[str, str], Any]] = []
         self.rate_headers: dict[str, str] = {}
+        self.hangs: list[tuple[str, re.Pattern[str], float]] = []
+        self.hung = False  # a request matched ``hang_next`` and is being held
+        self.dropped = False  # ... and was abandoned without any effect
         self.url = ""
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -221,6 +225,13 @@ class FakeGitLab:
         """Answer the next ``method`` request whose path matches ``pattern`` with ``status``."""
         self.failures.append((method, re.compile(pattern), status, headers or {}, body))
 
+    def hang_next(self, method: str, pattern: str, seconds: float = 60.0) -> None:
+        """Hold the next matching request up to ``seconds``, then drop it with no effect (502).
+
+        For "killed in the middle of a job" tests: the client dies while the request is held.
+        """
+        self.hangs.append((method, re.compile(pattern), seconds))
+
     def calls(self, method: str = "", pattern: str = "") -> list[Call]:
         rx = re.compile(pattern)
         return [
@@ -270,6 +281,18 @@ class FakeGitLab:
             body = json.loads(text) if text and request.content_type == "application/json" else text
         query = {k: v for k, v in request.query.items()}
         self.received.append(Call(request.method, unquote(raw), query, body))
+        for i, (method, rx, seconds) in enumerate(self.hangs):
+            if method == request.method and rx.search(unquote(raw)):
+                del self.hangs[i]
+                self.hung = True
+                deadline = asyncio.get_running_loop().time() + seconds
+                while asyncio.get_running_loop().time() < deadline:
+                    transport = request.transport
+                    if transport is None or transport.is_closing():
+                        break  # the client went away (killed)
+                    await asyncio.sleep(0.05)
+                self.dropped = True
+                return web.json_response({"message": "502 dropped"}, status=502)
         for i, (method, rx, status, headers, fbody) in enumerate(self.failures):
             if method == request.method and rx.search(unquote(raw)):
                 del self.failures[i]

@@ -1,0 +1,200 @@
+"""``POST /webhooks/gitlab`` through aiohttp on loopback, with real-shaped GitLab payloads.
+
+401 only for a missing/wrong token; every authentic delivery gets 2xx (GitLab disables hooks that
+answer 4xx); redeliveries (same ``Idempotency-Key``) enqueue nothing; accepted ones answer 202.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from bot.dispatch import Job, JobKind
+from bot.settings import Settings
+from bot.webhooks import ServerState
+from bot.webhooks.gitlab import ROUTE, authentic, setup
+from tests.support.paths import GITLAB_WEBHOOKS
+
+SECRET = "s3cret-token"
+
+
+def payload(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((GITLAB_WEBHOOKS / name).read_text(encoding="utf-8"))
+    return data
+
+
+def push_body() -> bytes:
+    data = payload("push.json")
+    data["total_commits_count"] = len(data["commits"])
+    data["commits"][0]["modified"] = ["apps/deploy.yaml"]
+    return json.dumps(data).encode()
+
+
+def headers(hook: str, key: str | None = "key-1", token: str | None = SECRET) -> dict[str, str]:
+    out = {"Content-Type": "application/json", "X-Gitlab-Event": hook}
+    if token is not None:
+        out["X-Gitlab-Token"] = token
+    if key is not None:
+        out["Idempotency-Key"] = key
+    return out
+
+
+class Harness:
+    def __init__(self, max_body: int = 1024 * 1024) -> None:
+        settings = Settings(
+            gitlab_webhook_secret=SECRET, bot_login="fluxbot", max_body_bytes=max_body
+        )
+        self.jobs: list[Job] = []
+
+        async def enqueue(job: Job) -> None:
+            self.jobs.append(job)
+
+        self.state = ServerState(settings=settings, enqueue=enqueue)
+        self.app = web.Application()
+        setup(self.app, self.state)
+
+    def count(self, event: str, result: str) -> float:
+        value = self.state.metrics.registry.get_sample_value(
+            "fluxbot_webhook_deliveries_total",
+            {"forge": "gitlab", "event": event, "result": result},
+        )
+        return value or 0.0
+
+
+@pytest.fixture
+def harness() -> Harness:
+    return Harness()
+
+
+async def test_push_accepted_then_redelivery_deduplicated(
+    aiohttp_client: Any, harness: Harness
+) -> None:
+    client = await aiohttp_client(harness.app)
+    resp = await client.post(ROUTE, data=push_body(), headers=headers("Push Hook"))
+    assert resp.status == 202
+    assert (await resp.json()) == {"result": "accepted", "jobs": ["update"]}
+    [job] = harness.jobs
+    assert (job.kind, job.forge, job.repo) == (JobKind.UPDATE, "gitlab", "mike/diaspora")
+    assert job.event.delivery_id == "key-1"
+    again = await client.post(ROUTE, data=push_body(), headers=headers("Push Hook"))
+    assert again.status == 200 and (await again.json())["result"] == "duplicate"
+    assert len(harness.jobs) == 1
+    assert harness.count("Push Hook", "accepted") == 1
+    assert harness.count("Push Hook", "duplicate") == 1
+
+
+async def test_event_uuid_is_the_fallback_key(aiohttp_client: Any, harness: Harness) -> None:
+    client = await aiohttp_client(harness.app)
+    hdrs = headers("Push Hook", key=None) | {"X-Gitlab-Event-UUID": "uuid-7"}
+    assert (await client.post(ROUTE, data=push_body(), headers=hdrs)).status == 202
+    assert (await client.post(ROUTE, data=push_body(), headers=hdrs)).status == 200
+    assert len(harness.jobs) == 1 and harness.jobs[0].event.delivery_id == "uuid-7"
+    # no id at all: nothing to deduplicate on, each delivery counts
+    bare = headers("Push Hook", key=None)
+    assert (await client.post(ROUTE, data=push_body(), headers=bare)).status == 202
+    assert (await client.post(ROUTE, data=push_body(), headers=bare)).status == 202
+    assert len(harness.jobs) == 3
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong", SECRET + "x", SECRET.upper()])
+async def test_bad_or_missing_token_is_401(
+    aiohttp_client: Any, harness: Harness, token: str | None
+) -> None:
+    client = await aiohttp_client(harness.app)
+    resp = await client.post(ROUTE, data=push_body(), headers=headers("Push Hook", token=token))
+    assert resp.status == 401
+    assert harness.jobs == []
+    assert harness.count("Push Hook", "rejected") == 1
+
+
+async def test_no_secret_configured_refuses_everything(aiohttp_client: Any) -> None:
+    h = Harness()
+    h.state.settings = Settings(gitlab_webhook_secret=None)
+    client = await aiohttp_client(h.app)
+    resp = await client.post(ROUTE, data=push_body(), headers=headers("Push Hook", token=""))
+    assert resp.status == 401
+    assert not authentic("", None) and not authentic(None, "x") and authentic("x", "x")
+
+
+async def test_a_bad_token_is_refused_before_the_body_is_read(aiohttp_client: Any) -> None:
+    h = Harness(max_body=10)
+    client = await aiohttp_client(h.app)
+    big = b"{" + b" " * 10_000 + b"}"
+    assert (
+        await client.post(ROUTE, data=big, headers=headers("Push Hook", token="no"))
+    ).status == 401
+
+
+@pytest.mark.parametrize(
+    ("hook", "name", "kind"),
+    [
+        ("Merge Request Hook", "merge_request.json", JobKind.PREVIEW),
+        ("Note Hook", "note_merge_request.json", JobKind.COMMAND),
+    ],
+)
+async def test_mr_and_note_hooks_enqueue(
+    aiohttp_client: Any, harness: Harness, hook: str, name: str, kind: JobKind
+) -> None:
+    client = await aiohttp_client(harness.app)
+    resp = await client.post(ROUTE, data=json.dumps(payload(name)), headers=headers(hook))
+    assert resp.status == 202
+    assert [j.kind for j in harness.jobs] == [kind]
+
+
+async def test_merged_fluxbot_mr_enqueues_reconcile_and_update(
+    aiohttp_client: Any, harness: Harness
+) -> None:
+    data = payload("merge_request.json")
+    data["object_attributes"].update(action="merge", state="merged", source_branch="fluxbot/app")
+    client = await aiohttp_client(harness.app)
+    resp = await client.post(ROUTE, data=json.dumps(data), headers=headers("Merge Request Hook"))
+    assert resp.status == 202
+    assert [j.kind for j in harness.jobs] == [JobKind.RECONCILE, JobKind.UPDATE]
+
+
+@pytest.mark.parametrize(
+    ("hook", "body", "reason"),
+    [
+        ("Issue Hook", json.dumps(payload("issue.json")).encode(), None),
+        ("Pipeline Hook", json.dumps(payload("pipeline.json")).encode(), None),
+        ("Note Hook", json.dumps(payload("note_commit.json")).encode(), None),
+        ("Push Hook", b"not json", "malformed payload"),
+        ("Push Hook", json.dumps(payload("merge_request.json")).encode(), "malformed payload"),
+        ("Push Hook", b"[]", "malformed payload"),
+    ],
+)
+async def test_authentic_but_ignored_is_2xx(
+    aiohttp_client: Any, harness: Harness, hook: str, body: bytes, reason: str | None
+) -> None:
+    client = await aiohttp_client(harness.app)
+    resp = await client.post(ROUTE, data=body, headers=headers(hook))
+    assert resp.status == 200
+    data = await resp.json()
+    assert data["result"] == "ignored" and data.get("reason") == reason
+    assert harness.jobs == []
+
+
+async def test_bot_note_and_feature_push_are_2xx_without_jobs(
+    aiohttp_client: Any, harness: Harness
+) -> None:
+    note = payload("note_merge_request.json")
+    note["user"]["username"] = "fluxbot"
+    push = payload("push.json")
+    push["ref"] = "refs/heads/feature"
+    client = await aiohttp_client(harness.app)
+    for hook, data in (("Note Hook", note), ("Push Hook", push)):
+        resp = await client.post(ROUTE, data=json.dumps(data), headers=headers(hook, key=hook))
+        assert resp.status == 200
+    assert harness.jobs == []
+
+
+async def test_oversized_body_is_refused_but_2xx(aiohttp_client: Any) -> None:
+    h = Harness(max_body=1000)
+    client = await aiohttp_client(h.app)
+    resp = await client.post(ROUTE, data=push_body(), headers=headers("Push Hook"))
+    assert resp.status == 200 and (await resp.json())["reason"] == "body too large"
+    assert h.jobs == []
+    assert h.count("Push Hook", "rejected") == 1
