@@ -152,8 +152,8 @@ class Repo:
         author: str,
         delete: tuple[str, ...] = (),
     ) -> str:
-        """Commit ``files`` (and deletions) on top of ``branch`` (created from nothing if new)."""
-        parent = self.refs.get(f"heads/{branch}")
+        """Commit ``files`` (and deletions) on ``branch`` (a new branch starts at the default)."""
+        parent = self.refs.get(f"heads/{branch}") or self.refs.get(f"heads/{self.default_branch}")
         flat: FlatTree = dict(self.trees[self.commits[parent].tree]) if parent else {}
         for path, text in files.items():
             flat[path] = ("100644", self.put_blob(text.encode()))
