@@ -95,5 +95,5 @@ class Settings:
             schedule_interval=float(e.get("FLUXBOT_SCHEDULE_INTERVAL", "3600")),
             receiver_secret=_secret(e, "FLUXBOT_RECEIVER_SECRET"),
             kubeconfig=e.get("FLUXBOT_KUBECONFIG") or None,
-            in_cluster=bool(e.get("KUBERNETES_SERVICE_HOST")),
+            in_cluster=e.get("FLUXBOT_KUBE_IN_CLUSTER", "").lower() in ("1", "true", "yes"),
         )

@@ -5,10 +5,11 @@
     fluxbot reconcile --receiver-url https://flux.example.com/hook/… \\
         --receiver-secret-file /run/secrets/receiver --no-wait
 
-Through the Kubernetes API (``--kubeconfig``, ``FLUXBOT_KUBECONFIG``, the in-cluster service
-account, or ``~/.kube/config``) it merge-patches ``reconcile.fluxcd.io/requestedAt`` on the
-GitRepository (``--source``, default ``flux-system/flux-system``) and then on each Kustomization,
-as ``flux reconcile ks --with-source`` does. With ``--receiver-url`` it signs a request to a Flux
+Through the Kubernetes API (``--kubeconfig``, ``FLUXBOT_KUBECONFIG``, the pod's service account
+with ``--in-cluster``, or ``~/.kube/config``) it merge-patches
+``reconcile.fluxcd.io/requestedAt`` on the GitRepository (``--source``, default
+``flux-system/flux-system``) and then on each Kustomization, as ``flux reconcile ks
+--with-source`` does. With ``--receiver-url`` it signs a request to a Flux
 Receiver instead (secret from ``--receiver-secret-file`` or ``FLUXBOT_RECEIVER_SECRET``).
 Waiting needs the Kubernetes API; ready means Ready=True at ``--revision`` (or, without one,
 after handling this request). Exit 0 when every Kustomization is ready, 1 otherwise.
@@ -135,6 +136,7 @@ async def _run(opts: _Options) -> tuple[str, list[Result]]:
 )
 @click.option("--kubeconfig", type=click.Path(dir_okay=False), help="kubeconfig file.")
 @click.option("--context", "kube_context", help="kubeconfig context.")
+@click.option("--in-cluster", is_flag=True, help="Use the pod's service account.")
 @click.option("--revision", default="", help="Commit the rollout must reach (merge commit sha).")
 @click.option("--branch", default="main", show_default=True, help="Branch Flux follows.")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Watch the rollout.")
@@ -149,6 +151,7 @@ def reconcile_cmd(
     receiver_type: str,
     kubeconfig: str | None,
     kube_context: str | None,
+    in_cluster: bool,
     revision: str,
     branch: str,
     wait: bool,
@@ -170,7 +173,7 @@ def reconcile_cmd(
         receiver_type=ReceiverType(receiver_type),
         kubeconfig=kubeconfig or settings.kubeconfig,
         context=kube_context,
-        in_cluster=settings.in_cluster and not (kubeconfig or settings.kubeconfig),
+        in_cluster=(in_cluster or settings.in_cluster) and not (kubeconfig or settings.kubeconfig),
         revision=revision,
         branch=branch,
         wait=wait,
