@@ -15,6 +15,7 @@ A local PR is reported ``merged`` once its head commit is contained in its base 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import sys
@@ -74,6 +75,11 @@ async def _git(
         msg = err.decode("utf-8", "replace").strip().splitlines()
         raise ForgeError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}")
     return _GitResult(out, proc.returncode or 0)
+
+
+def _blob_id(data: bytes) -> str:
+    """The id git gives a blob with this content (SHA-1 repositories)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def _pr_to_json(pr: PullRequest, comments: list[dict[str, Any]]) -> dict[str, Any]:
@@ -193,9 +199,54 @@ class LocalForge:
         async with self._lock:
             return await self._ensure_branch(branch, base_sha, files, message)
 
+    async def _branch_commit(self, branch: str) -> tuple[str, list[str], dict[str, str]] | None:
+        """(sha, parents, {path: new blob id} changed against its first parent), in one call."""
+        res = await _git(
+            self.path,
+            "show",
+            "-z",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            "--format=%H %P",
+            f"refs/heads/{branch}",
+            "--",
+            check=False,
+        )
+        if res.returncode != 0:
+            return None
+        head, _, rest = res.stdout.partition(b"\0")
+        ids = head.decode().split()
+        fields = rest.lstrip(b"\n").split(b"\0")
+        changed: dict[str, str] = {}
+        for meta, name in zip(fields[0::2], fields[1::2], strict=False):
+            if meta.startswith(b":"):
+                parts = meta.decode().split()
+                changed[name.decode("utf-8", "surrogateescape")] = parts[3]
+        return ids[0], ids[1:], changed
+
+    @staticmethod
+    def _unchanged(
+        existing: tuple[str, list[str], dict[str, str]], base_sha: str, files: Mapping[str, str]
+    ) -> bool:
+        """Whether the commit already sits on ``base_sha`` and changes only ``files``, each to
+        the wanted content (files it leaves alone are checked by :meth:`_same_as_base`)."""
+        _sha, parents, changed = existing
+        if parents != [base_sha] or not set(changed) <= set(files):
+            return False
+        return all(changed[p] == _blob_id(files[p].encode("utf-8")) for p in changed)
+
     async def _ensure_branch(
         self, branch: str, base_sha: str, files: Mapping[str, str], message: str
     ) -> str:
+        existing = await self._branch_commit(branch)
+        current = existing[0] if existing else None
+        if (
+            existing is not None
+            and self._unchanged(existing, base_sha, files)
+            and await self._same_as_base(base_sha, files, set(existing[2]))
+        ):
+            return existing[0]
         head = await _git(self.path, "symbolic-ref", "-q", "HEAD", check=False)
         if head.stdout.decode().strip() == f"refs/heads/{branch}":
             raise ForgeError(f"{branch} is checked out: switch to another branch first")
@@ -221,7 +272,6 @@ class LocalForge:
             tree = (await _git(self.path, "write-tree", env=env)).stdout.decode().strip()
         finally:
             index.unlink(missing_ok=True)
-        current = await self.branch_sha(branch)
         if current is not None:
             info = await _git(self.path, "log", "-1", "--format=%T %P", current)
             parts = info.stdout.decode().split()
@@ -295,16 +345,55 @@ class LocalForge:
         data: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
         return data
 
-    async def _to_pr(self, data: dict[str, Any]) -> PullRequest:
-        head = await self.branch_sha(data["branch"]) or ""
+    async def _same_as_base(
+        self, base_sha: str, files: Mapping[str, str], changed: set[str]
+    ) -> bool:
+        """The files the commit left alone read at ``base_sha`` what ``files`` wants."""
+        rest = sorted(p for p in files if p not in changed)
+        if not rest:
+            return True
+        listing = await _git(self.path, "ls-tree", "-z", base_sha, "--", *rest)
+        blobs = {}
+        for entry in listing.stdout.split(b"\0"):
+            if entry:
+                meta, _, name = entry.partition(b"\t")
+                blobs[name.decode("utf-8", "surrogateescape")] = meta.decode().split()[2]
+        return all(blobs.get(p) == _blob_id(files[p].encode("utf-8")) for p in rest)
+
+    async def _heads(self) -> dict[str, str]:
+        """Every local branch → its commit, in one call."""
+        fmt = "--format=%(refname:short) %(objectname)"
+        res = await _git(self.path, "for-each-ref", fmt, "refs/heads/")
+        return dict(line.split(" ", 1) for line in res.stdout.decode().splitlines() if line)
+
+    async def _merged(self, base: str) -> set[str]:
+        """fluxbot branches whose head is contained in ``base``."""
+        res = await _git(
+            self.path,
+            "for-each-ref",
+            "--format=%(refname:short)",
+            f"--merged=refs/heads/{base}",
+            "refs/heads/fluxbot/",
+            check=False,
+        )
+        return set(res.stdout.decode().split()) if res.returncode == 0 else set()
+
+    async def _to_pr(
+        self,
+        data: dict[str, Any],
+        heads: dict[str, str] | None = None,
+        merged: dict[str, set[str]] | None = None,
+    ) -> PullRequest:
+        heads = heads if heads is not None else await self._heads()
+        merged = merged if merged is not None else {}
+        head = heads.get(data["branch"], "")
         state = PRState(data["state"])
         merge_sha = None
-        if state is PRState.OPEN and head:
-            base = await self.branch_sha(data["base"])
-            if base:
-                res = await _git(self.path, "merge-base", "--is-ancestor", head, base, check=False)
-                if res.returncode == 0:
-                    state, merge_sha = PRState.MERGED, base
+        if state is PRState.OPEN and head and data["base"] in heads:
+            if data["base"] not in merged:
+                merged[data["base"]] = await self._merged(data["base"])
+            if data["branch"] in merged[data["base"]]:
+                state, merge_sha = PRState.MERGED, heads[data["base"]]
         return PullRequest(
             number=int(data["number"]),
             branch=data["branch"],
@@ -324,8 +413,10 @@ class LocalForge:
         return self._output / (branch.replace("/", "-") + ".md")
 
     async def list_prs(self) -> list[PullRequest]:
+        heads: dict[str, str] = await self._heads()
+        merged: dict[str, set[str]] = {}
         return [
-            await self._to_pr(d)
+            await self._to_pr(d, heads, merged)
             for d in self._load_all()
             if str(d.get("branch", "")).startswith(BRANCH_PREFIX)
         ]
@@ -370,7 +461,8 @@ class LocalForge:
             if changed:
                 self._save(data)
             self._publish(data, created, changed)
-            return await self._to_pr(data), created
+            # just ensured on the base: open, not merged (skips the merged-branches lookup)
+            return await self._to_pr(data, merged={base: set()}), created
 
     def _publish(self, data: dict[str, Any], created: bool, changed: bool) -> None:
         """Write the PR text to the output directory, or print it when it is new or changed."""

@@ -156,7 +156,7 @@ async def run_update(ctx: Context) -> UpdateReport:
             target.append(_with(action, number=existing.number if existing else None))
             continue
         try:
-            before = await forge.branch_sha(group.branch)
+            before = existing.head_sha if existing else await forge.branch_sha(group.branch)
             sha = await forge.ensure_branch(
                 group.branch, base_sha, group.file_map, commit_message(group, options.commit)
             )
