@@ -190,3 +190,17 @@ async def test_watch_with_injected_clock() -> None:
     assert by[c].outcome is Outcome.TIMED_OUT and "Reconciliation in progress" in by[c].message
     assert t.now == 1060.0 and all(s <= 5 for s in t.slept)
     assert [r.ks for r in results] == [a, b, c]
+
+
+def test_settings_from_env(tmp_path: Any) -> None:
+    from bot.settings import Settings
+
+    secret = tmp_path / "secret"
+    secret.write_text("from-file\n")
+    s = Settings.from_env({"FLUXBOT_RECEIVER_SECRET_FILE": str(secret), "FLUXBOT_KUBECONFIG": "kc"})
+    assert s.receiver_secret == "from-file" and s.kubeconfig == "kc" and not s.in_cluster
+    assert "from-file" not in repr(s)
+    s = Settings.from_env({"FLUXBOT_RECEIVER_SECRET": "direct", "FLUXBOT_KUBE_IN_CLUSTER": "true"})
+    assert s.receiver_secret == "direct" and s.in_cluster
+    # a pod's environment alone does not turn cluster access on
+    assert not Settings.from_env({"KUBERNETES_SERVICE_HOST": "10.0.0.1"}).in_cluster
