@@ -135,28 +135,38 @@ def helm_template(
     release: str,
     namespace: str,
     values_file: Path,
+    cwd: Path,
     version: str = "",
     repo: str = "",
-    cwd: Path,
+    plain_http: bool = False,
+    cache_dir: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     max_output: int = DEFAULT_MAX_OUTPUT,
-    extra_env: Mapping[str, str] | None = None,
 ) -> str:
-    """``helm template --skip-tests`` of one chart (repo URL or ``oci://`` reference)."""
+    """``helm template --skip-tests --include-crds`` of one chart (repo, ``oci://`` or a dir).
+
+    helm may reach the chart's host (and only the network, no cluster: ``KUBECONFIG`` is empty);
+    callers vet the host first.
+    """
     argv = ["helm", "template", release, chart, "--namespace", namespace, "--skip-tests"]
-    argv += ["--values", str(values_file)]
+    argv += ["--include-crds", "--values", str(values_file)]
     if version:
         argv += ["--version", version]
     if repo:
         argv += ["--repo", repo]
-    env = sandbox_env(
-        {
-            "HELM_CACHE_HOME": str(cwd / ".helm/cache"),
-            "HELM_CONFIG_HOME": str(cwd / ".helm/config"),
-            "HELM_DATA_HOME": str(cwd / ".helm/data"),
-            **(extra_env or {}),
-        }
-    )
+    if plain_http:
+        argv.append("--plain-http")
+    cache = cache_dir or cwd / ".helm"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(cache),
+        "LANG": "C.UTF-8",
+        "KUBECONFIG": os.devnull,
+        "HELM_CACHE_HOME": str(cache / "cache"),
+        "HELM_CONFIG_HOME": str(cache / "config"),
+        "HELM_DATA_HOME": str(cache / "data"),
+        "HELM_REGISTRY_CONFIG": str(cache / "registry.json"),
+    }
     out = run(argv, cwd=cwd, timeout=timeout, max_output=max_output, env=env)
     return out.decode("utf-8", "replace")
 

@@ -3,8 +3,10 @@
     fluxbot diff [PATH] --base main [--head HEAD] [--format markdown|text|json] [--exit-code]
 
 Without ``--head`` the working tree (tracked and untracked, not ignored) is the head side. Only the
-Kustomizations whose inputs changed are rendered. With ``--exit-code`` the command exits 3 when the
-rendered objects differ (1 stays "error" and 2 "usage", as everywhere in fluxbot).
+Kustomizations whose inputs changed are rendered. HelmRelease charts are templated when helm is on
+PATH (``--no-helm`` to skip); charts on loopback/private hosts need ``--allow-chart-host``. With
+``--exit-code`` the command exits 3 when the rendered objects differ (1 stays "error" and 2
+"usage", as everywhere in fluxbot).
 """
 
 from __future__ import annotations
@@ -16,9 +18,17 @@ import click
 
 from bot.cli.app import main
 from bot.errors import ConfigError
+from bot.flux.helm import HelmSettings
 from bot.flux.render import RenderSettings
 from bot.jobs.preview import PreviewOptions, run_preview
-from bot.kustomize import DEFAULT_TIMEOUT, changed_paths, git, git_tree, worktree_files
+from bot.kustomize import (
+    DEFAULT_TIMEOUT,
+    changed_paths,
+    git,
+    git_tree,
+    helm_available,
+    worktree_files,
+)
 from bot.render import diff_comment, diff_json, diff_text
 
 DIFF_EXIT = 3
@@ -49,6 +59,22 @@ DIFF_EXIT = 3
     is_flag=True,
     help="Render every Kustomization, not only the affected ones.",
 )
+@click.option(
+    "--helm/--no-helm",
+    "helm",
+    default=None,
+    help="Template HelmRelease charts with helm [on when helm is on PATH].",
+)
+@click.option(
+    "--allow-chart-host",
+    multiple=True,
+    help="Chart host allowed although loopback/private (repeatable).",
+)
+@click.option(
+    "--plain-http-host",
+    multiple=True,
+    help="OCI chart registry spoken to over plain HTTP (repeatable).",
+)
 def diff_command(
     path: Path,
     base: str,
@@ -57,6 +83,9 @@ def diff_command(
     exit_code: bool,
     timeout: float,
     render_all: bool,
+    helm: bool | None,
+    allow_chart_host: tuple[str, ...],
+    plain_http_host: tuple[str, ...],
 ) -> None:
     """Show the Kubernetes objects a change creates, changes or deletes, per Flux Kustomization."""
     repo = path.resolve()
@@ -66,7 +95,15 @@ def diff_command(
     base_tree = git_tree(top, base)
     head_tree = git_tree(top, head) if head is not None else worktree_files(top)
     changed = changed_paths(top, base, head)
-    options = PreviewOptions(render=RenderSettings(timeout=timeout), render_all=render_all)
+    helm_settings = HelmSettings(
+        enabled=helm_available() if helm is None else helm,
+        allow_hosts=allow_chart_host,
+        plain_http_hosts=plain_http_host,
+        timeout=timeout,
+    )
+    options = PreviewOptions(
+        render=RenderSettings(timeout=timeout, helm=helm_settings), render_all=render_all
+    )
     result = run_preview(base_tree, head_tree, changed, options)
     if fmt == "json":
         sys.stdout.write(diff_json(result))

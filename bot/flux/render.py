@@ -29,6 +29,7 @@ from typing import Any
 from bot.errors import BotError, RenderError
 from bot.flux._yaml import load_rendered
 from bot.flux.graph import FluxGraph, Node
+from bot.flux.helm import HelmSettings, template_release
 from bot.flux.inherit import effective_child, resolve_vars, substitute_object
 from bot.flux.objects import HELM_GROUP, KUSTOMIZATION_FILES, ObjectKey, api_group
 from bot.flux.substitute import disabled
@@ -44,6 +45,7 @@ Builder = Callable[[Path], str]
 class RenderSettings:
     timeout: float = DEFAULT_TIMEOUT
     max_output: int = DEFAULT_MAX_OUTPUT
+    helm: HelmSettings = field(default_factory=HelmSettings)
 
 
 @dataclass(frozen=True)
@@ -177,15 +179,31 @@ class TreeRenderer:
             notes.extend(var_notes)
             if variables:
                 objects = [o if disabled(o) else substitute_object(o, variables) for o in objects]
-        for obj in objects:
-            if api_group(str(obj.get("apiVersion") or "")) == HELM_GROUP and obj.get("kind") == (
-                "HelmRelease"
-            ):
-                meta = obj.get("metadata") or {}
+        releases = [
+            o
+            for o in objects
+            if api_group(str(o.get("apiVersion") or "")) == HELM_GROUP
+            and o.get("kind") == "HelmRelease"
+        ]
+        for index, hr in enumerate(releases):
+            meta = hr.get("metadata") or {}
+            if not self.settings.helm.enabled:
                 notes.append(
                     f"HelmRelease {meta.get('namespace', '')}/{meta.get('name', '')}: chart not "
                     "rendered (helm templating is not enabled); showing the HelmRelease object"
                 )
+                continue
+            assert self._tmp is not None
+            workdir = (
+                Path(self._tmp.name)
+                / "helm"
+                / f"{hashlib.sha1(node.label.encode()).hexdigest()[:10]}-{index}"
+            )
+            chart_objects, helm_notes = template_release(
+                hr, objects, self.graph.objects, self.settings.helm, workdir, self.tree
+            )
+            objects = objects + chart_objects
+            notes.extend(helm_notes)
         return objects
 
 

@@ -12,9 +12,10 @@ scrubbed from every diff, note and error.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.flux.diff import (
     DiffOptions,
@@ -90,9 +91,15 @@ def run_preview(
     problems = sorted({scrub(str(p), secrets) for p in (*head_graph.objects.problems,)})
     log.info("preview", changed=len(changed_set), affected=len(labels))
     results: list[KustomizationDiff] = []
+    render_settings = opts.render
     with (
-        TreeRenderer(base, base_graph, opts.render, builder) as base_side,
-        TreeRenderer(head, head_graph, opts.render, builder) as head_side,
+        tempfile.TemporaryDirectory(prefix="fluxbot-helm-") as helm_cache,
+        TreeRenderer(
+            base, base_graph, _shared_cache(render_settings, helm_cache), builder
+        ) as base_side,
+        TreeRenderer(
+            head, head_graph, _shared_cache(render_settings, helm_cache), builder
+        ) as head_side,
         ThreadPoolExecutor(max_workers=2 if opts.parallel else 1) as pool,
     ):
         # one worker per side: each side renders in its own directory, one build at a time
@@ -104,6 +111,13 @@ def run_preview(
         if not entry.empty:
             results.append(entry)
     return PreviewDiff(tuple(results), len(labels), tuple(problems))
+
+
+def _shared_cache(settings: RenderSettings, cache: str) -> RenderSettings:
+    """Both sides pull charts into one helm cache (a chart is fetched once per preview)."""
+    if not settings.helm.enabled or settings.helm.cache_dir:
+        return settings
+    return replace(settings, helm=replace(settings.helm, cache_dir=cache))
 
 
 def _render_side(side: TreeRenderer, nodes: Mapping[str, Node]) -> dict[str, RenderResult]:

@@ -6,6 +6,7 @@ kubectl is required: in CI (``CI=true``) its absence fails, locally it skips.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -79,3 +80,19 @@ def flux_example_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scen
 def onedr0p_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScenarioRepo]:
     require_kubectl()
     yield _make(ONEDR0P, tmp_path_factory.mktemp("onedr0p") / "repo")
+
+
+@pytest.fixture
+def helm_on_path(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A helm 3 binary on PATH (``python -m tests.support.helm_install`` provides one)."""
+    from tests.support.helm_install import DEFAULT_DIR
+
+    found = shutil.which("helm")
+    if found is None and (DEFAULT_DIR / "helm").is_file():
+        found = str(DEFAULT_DIR / "helm")
+        monkeypatch.setenv("PATH", f"{DEFAULT_DIR}{os.pathsep}{os.environ.get('PATH', '')}")
+    if found is None:
+        if IN_CI:
+            pytest.fail("helm is required in CI (python -m tests.support.helm_install)")
+        pytest.skip("helm not installed (python -m tests.support.helm_install)")
+    return Path(found)

@@ -1,0 +1,251 @@
+"""Template a HelmRelease's chart the way helm-controller would install it (when helm is present).
+
+The chart comes from the Flux source the HelmRelease names: ``spec.chartRef`` to an OCIRepository
+or HelmChart, or ``spec.chart.spec`` with a HelmRepository (``oci://`` or classic index) or this
+repository's GitRepository (a chart directory in the tree). Values are ``valuesFrom`` in order
+(ConfigMap/Secret keys, ``targetPath``) with ``spec.values`` merged last, as helm-controller does.
+Chart hosts on loopback/private addresses are refused unless allowed (untrusted PRs must not make
+the bot fetch from the internal network). Anything that cannot be templated becomes a note.
+
+    >>> template_release(hr, scope, repo_objects, settings, workdir, tree)  # doctest: +SKIP
+    ([{'apiVersion': 'apps/v1', 'kind': 'Deployment', ...}], [])
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.errors import BotError
+from bot.flux._yaml import load_rendered
+from bot.flux.objects import SOURCE_GROUP, FluxObjects, api_group
+from bot.kustomize import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, helm_template, materialise
+
+
+@dataclass(frozen=True)
+class HelmSettings:
+    enabled: bool = False
+    allow_hosts: tuple[str, ...] = ()  # chart hosts allowed although loopback/private
+    plain_http_hosts: tuple[str, ...] = ()  # OCI registries spoken to over plain HTTP
+    cache_dir: str | None = None  # shared helm cache (both sides of a preview)
+    timeout: float = DEFAULT_TIMEOUT
+    max_output: int = DEFAULT_MAX_OUTPUT
+
+
+@dataclass(frozen=True)
+class Chart:
+    ref: str  # oci://..., a chart name with ``repo``, or a local directory
+    version: str = ""
+    repo: str = ""
+    local: Mapping[str, str] = field(default_factory=dict)  # files of an in-repo chart
+    host: str = ""
+
+
+class HelmSkip(BotError):
+    """This release cannot be templated (reported as a note, not an error)."""
+
+
+def _find(
+    kind: str, name: str, namespace: str, scope: Sequence[Mapping[str, Any]], repo: FluxObjects
+) -> Mapping[str, Any]:
+    for obj in scope:
+        meta = obj.get("metadata") or {}
+        if (
+            obj.get("kind") == kind
+            and api_group(str(obj.get("apiVersion") or "")) == SOURCE_GROUP
+            and meta.get("name") == name
+            and str(meta.get("namespace") or namespace) == namespace
+        ):
+            return obj
+    for typed in repo.objects:
+        if typed.key.kind == kind and typed.name == name and typed.namespace in ("", namespace):
+            return typed.raw
+    raise HelmSkip(f"{kind} {namespace}/{name} not found in the repository")
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or ""
+
+
+def _check_host(host: str, settings: HelmSettings) -> None:
+    if host in settings.allow_hosts:
+        return
+    if host in ("localhost", "") or host.endswith((".local", ".internal")):
+        raise HelmSkip(f"chart host {host or '(none)'} refused")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return
+    if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
+        raise HelmSkip(f"chart host {host} refused (non-public address)")
+
+
+def _from_helm_repository(repo: Mapping[str, Any], chart: str, version: str) -> Chart:
+    spec = repo.get("spec") or {}
+    url = str(spec.get("url") or "")
+    if spec.get("type") == "oci" or url.startswith("oci://"):
+        return Chart(f"{url.rstrip('/')}/{chart}", version, host=_host(url))
+    return Chart(chart, version, repo=url, host=_host(url))
+
+
+def resolve_chart(
+    hr: Mapping[str, Any],
+    scope: Sequence[Mapping[str, Any]],
+    repo: FluxObjects,
+    tree: Mapping[str, str],
+) -> Chart:
+    """Where the chart of ``hr`` comes from."""
+    meta, spec = hr.get("metadata") or {}, hr.get("spec") or {}
+    namespace = str(meta.get("namespace") or "")
+    chart_ref = spec.get("chartRef")
+    if chart_ref:
+        ns = str(chart_ref.get("namespace") or namespace)
+        source = _find(str(chart_ref.get("kind")), str(chart_ref.get("name")), ns, scope, repo)
+        sspec = source.get("spec") or {}
+        if source.get("kind") == "OCIRepository":
+            url, ref = str(sspec.get("url") or ""), sspec.get("ref") or {}
+            if ref.get("digest"):
+                return Chart(f"{url}@{ref['digest']}", host=_host(url))
+            return Chart(url, str(ref.get("tag") or ref.get("semver") or ""), host=_host(url))
+        if source.get("kind") == "HelmChart":
+            src = sspec.get("sourceRef") or {}
+            helm_repo = _find(str(src.get("kind")), str(src.get("name")), ns, scope, repo)
+            return _from_helm_repository(
+                helm_repo, str(sspec.get("chart")), str(sspec.get("version") or "")
+            )
+        raise HelmSkip(f"chartRef kind {source.get('kind')} is not supported")
+    cspec = (spec.get("chart") or {}).get("spec") or {}
+    src = cspec.get("sourceRef") or {}
+    ns = str(src.get("namespace") or namespace)
+    chart, version = str(cspec.get("chart") or ""), str(cspec.get("version") or "")
+    if src.get("kind") == "HelmRepository":
+        return _from_helm_repository(
+            _find("HelmRepository", str(src.get("name")), ns, scope, repo), chart, version
+        )
+    if src.get("kind") == "GitRepository" and src.get("name") == "flux-system":
+        prefix = chart.strip("./").rstrip("/") + "/"
+        files = {p[len(prefix) :]: t for p, t in tree.items() if p.startswith(prefix)}
+        if not files:
+            raise HelmSkip(f"chart directory {chart} not found in the repository")
+        return Chart("chart", local=files)
+    raise HelmSkip(f"chart source {src.get('kind')}/{src.get('name')} is not supported")
+
+
+def merge_values(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Helm's map merge: nested maps merge, everything else is replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge_values(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _set_path(values: dict[str, Any], path: str, value: str) -> None:
+    parts = path.split(".")
+    node = values
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def release_values(
+    hr: Mapping[str, Any], scope: Sequence[Mapping[str, Any]], repo: FluxObjects
+) -> tuple[dict[str, Any], list[str]]:
+    """``valuesFrom`` in order, then ``spec.values``; missing optional sources are skipped."""
+    meta, spec = hr.get("metadata") or {}, hr.get("spec") or {}
+    namespace = str(meta.get("namespace") or "")
+    values: dict[str, Any] = {}
+    notes: list[str] = []
+    for ref in spec.get("valuesFrom") or []:
+        kind, name = str(ref.get("kind")), str(ref.get("name"))
+        key = str(ref.get("valuesKey") or "values.yaml")
+        source = next(
+            (
+                o
+                for o in scope
+                if o.get("kind") == kind and (o.get("metadata") or {}).get("name") == name
+            ),
+            None,
+        )
+        if source is None:
+            source = next(
+                (
+                    o.raw
+                    for o in repo.config
+                    if o.key.kind == kind
+                    and o.key.name == name
+                    and o.key.namespace in ("", namespace)
+                ),
+                None,
+            )
+        data = dict((source or {}).get("data") or {})
+        if kind == "Secret":
+            data = {k: base64.b64decode(str(v)).decode("utf-8", "replace") for k, v in data.items()}
+            data.update((source or {}).get("stringData") or {})
+        if key not in data:
+            if not ref.get("optional"):
+                notes.append(f"valuesFrom {kind}/{name} key {key} is not in the repository")
+            continue
+        if ref.get("targetPath"):
+            _set_path(values, str(ref["targetPath"]), str(data[key]))
+            continue
+        docs = load_rendered(str(data[key]), f"{kind}/{name}")
+        if docs and isinstance(docs[0], Mapping):
+            values = merge_values(values, docs[0])
+    values = merge_values(values, spec.get("values") or {})
+    return values, notes
+
+
+def template_release(
+    hr: Mapping[str, Any],
+    scope: Sequence[Mapping[str, Any]],
+    repo: FluxObjects,
+    settings: HelmSettings,
+    workdir: Path,
+    tree: Mapping[str, str],
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The chart's objects for one HelmRelease; on any problem no objects and a note."""
+    meta, spec = hr.get("metadata") or {}, hr.get("spec") or {}
+    label = f"HelmRelease {meta.get('namespace', '')}/{meta.get('name', '')}"
+    try:
+        chart = resolve_chart(hr, scope, repo, tree)
+        if chart.host:
+            _check_host(chart.host, settings)
+        values, notes = release_values(hr, scope, repo)
+        workdir.mkdir(parents=True, exist_ok=True)
+        values_file = workdir / "values.json"
+        values_file.write_text(json.dumps(values), encoding="utf-8")
+        ref = chart.ref
+        if chart.local:
+            materialise(chart.local, workdir / "chart")
+            ref = str(workdir / "chart")
+        target_ns = str(spec.get("targetNamespace") or "")
+        namespace = target_ns or str(meta.get("namespace") or "default")
+        release = str(spec.get("releaseName") or "") or (
+            f"{target_ns}-{meta.get('name')}" if target_ns else str(meta.get("name"))
+        )
+        text = helm_template(
+            ref,
+            release=release,
+            namespace=namespace,
+            values_file=values_file,
+            version=chart.version,
+            repo=chart.repo,
+            cwd=workdir,
+            timeout=settings.timeout,
+            max_output=settings.max_output,
+            plain_http=chart.host in settings.plain_http_hosts,
+            cache_dir=Path(settings.cache_dir) if settings.cache_dir else workdir / ".helm",
+        )
+    except BotError as exc:
+        return [], [f"{label}: chart not rendered ({exc}); showing the HelmRelease object"]
+    objects = [d for d in load_rendered(text, label) if isinstance(d, dict)]
+    return objects, notes

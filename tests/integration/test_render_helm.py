@@ -1,0 +1,165 @@
+"""HelmRelease charts templated with a real helm from a loopback docker-registry (OCI charts)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from bot.flux.helm import HelmSettings
+from bot.flux.render import RenderSettings
+from bot.jobs.preview import PreviewOptions, run_preview
+from tests.support.registry_fixtures import RegistryHandle
+
+CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+    "values.yaml": "replicas: 1\nimage: {repository: ghcr.io/example/demo, tag: '0.0.1'}\n",
+    "templates/deployment.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+  namespace: {{ .Release.Namespace }}
+  annotations:
+    checksum/config: {{ .Values | toJson | sha256sum }}
+spec:
+  replicas: {{ .Values.replicas }}
+  selector: {matchLabels: {app: demo}}
+  template:
+    metadata: {labels: {app: demo}}
+    spec:
+      containers:
+        - name: demo
+          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+""",
+    "templates/tests/test.yaml": """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ .Release.Name }}-test
+  annotations: {helm.sh/hook: test}
+spec:
+  containers: [{name: t, image: busybox}]
+""",
+}
+
+KS = """\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: app, namespace: flux-system}
+spec:
+  path: ./app
+  targetNamespace: web
+  sourceRef: {kind: GitRepository, name: flux-system}
+"""
+APP = {
+    "app/kustomization.yaml": "resources: [oci.yaml, hr.yaml, values.yaml]\n",
+    "app/oci.yaml": """\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: demo}
+spec:
+  url: oci://{host}/charts/demo
+  ref: {tag: 0.1.0}
+""",
+    "app/values.yaml": """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: demo-values}
+data:
+  values.yaml: |
+    replicas: 2
+""",
+    "app/hr.yaml": """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: demo}
+spec:
+  chartRef: {kind: OCIRepository, name: demo}
+  valuesFrom: [{kind: ConfigMap, name: demo-values}]
+  values:
+    image: {tag: "1.0.0"}
+""",
+}
+
+
+def _push(helm: Path, host: str, tmp: Path) -> None:
+    chart = tmp / "demo"
+    for name, text in CHART.items():
+        (chart / name).parent.mkdir(parents=True, exist_ok=True)
+        (chart / name).write_text(text)
+    env = {"HOME": str(tmp), "PATH": "/usr/bin:/bin"}
+    subprocess.run(
+        [str(helm), "package", str(chart), "-d", str(tmp)],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    subprocess.run(
+        [str(helm), "push", str(tmp / "demo-0.1.0.tgz"), f"oci://{host}/charts", "--plain-http"],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def _tree(host: str, tag: str) -> dict[str, str]:
+    tree = {"clusters/ks.yaml": KS, **{k: v.replace("{host}", host) for k, v in APP.items()}}
+    tree["app/hr.yaml"] = tree["app/hr.yaml"].replace('"1.0.0"', f'"{tag}"')
+    return tree
+
+
+def test_chart_rendered_from_oci_registry(
+    helm_on_path: Path, registry: RegistryHandle, tmp_path: Path
+) -> None:
+    _push(helm_on_path, registry.host, tmp_path)
+    settings = HelmSettings(
+        enabled=True, allow_hosts=("127.0.0.1",), plain_http_hosts=("127.0.0.1",)
+    )
+    options = PreviewOptions(render=RenderSettings(helm=settings))
+    result = run_preview(
+        _tree(registry.host, "1.0.0"), _tree(registry.host, "1.1.0"), None, options
+    )
+    (entry,) = result.kustomizations
+    assert entry.base_error is None and entry.head_error is None, entry
+    kinds = {(str(c.action), c.key.kind, c.key.namespace, c.key.name) for c in entry.changes}
+    # release name: metadata.name (no spec.targetNamespace), namespace from the Kustomization
+    assert kinds == {
+        ("changed", "HelmRelease", "web", "demo"),
+        ("changed", "Deployment", "web", "demo"),
+    }
+    deploy = next(c for c in entry.changes if c.key.kind == "Deployment")
+    assert (
+        "-      - image: ghcr.io/example/demo:1.0.0\n+      - image: ghcr.io/example/demo:1.1.0\n"
+        in deploy.diff
+    )
+    assert "checksum/config" not in deploy.diff  # noise stripped
+    assert ("ghcr.io/example/demo:1.0.0", "ghcr.io/example/demo:1.1.0") in entry.images
+    assert not any("chart not rendered" in n for n in entry.notes)
+
+
+def test_values_from_and_skip_tests_and_refused_host(
+    helm_on_path: Path, registry: RegistryHandle, tmp_path: Path
+) -> None:
+    _push(helm_on_path, registry.host, tmp_path)
+    allowed = HelmSettings(
+        enabled=True, allow_hosts=("127.0.0.1",), plain_http_hosts=("127.0.0.1",)
+    )
+    result = run_preview(
+        {}, _tree(registry.host, "1.0.0"), None, PreviewOptions(render=RenderSettings(helm=allowed))
+    )
+    (entry,) = result.kustomizations
+    names = {(c.key.kind, c.key.name) for c in entry.changes}
+    assert ("Deployment", "demo") in names and ("Pod", "demo-test") not in names
+    deploy = next(c for c in entry.changes if c.key.kind == "Deployment")
+    assert "+  replicas: 2\n" in deploy.diff  # from valuesFrom
+    refused = run_preview(
+        {},
+        _tree(registry.host, "1.0.0"),
+        None,
+        PreviewOptions(render=RenderSettings(helm=HelmSettings(enabled=True))),
+    )
+    (entry,) = refused.kustomizations
+    assert "Deployment" not in {c.key.kind for c in entry.changes}
+    assert any("refused" in n and "chart not rendered" in n for n in entry.notes)
