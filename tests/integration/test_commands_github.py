@@ -287,3 +287,18 @@ async def test_merge_reconciles_and_reports(
     rollout = [c.body for c in fake.comments(REPO_NAME, pr["number"]) if ROLLOUT_MARKER in c.body]
     assert len(rollout) == 1 and "✅ ready" in rollout[0]
     assert fake.reactions(REPO_NAME, cid) == ["eyes", "rocket"]
+
+
+async def test_diff_renders_the_preview_again(
+    setup: tuple[Any, Deliver, dict[str, Any]], webhook_examples: dict[str, Any]
+) -> None:
+    from bot.marker import DIFF_MARKER
+
+    fake, deliver, pr = setup
+    number = pr["number"]
+    before = [c for c in fake.comments(REPO_NAME, number) if DIFF_MARKER in c.body]
+    payload, cid = say(fake, webhook_examples, number, "/fluxbot diff", "alice")
+    await deliver("issue_comment", payload)
+    assert fake.reactions(REPO_NAME, cid) == ["eyes", "rocket"], replies(fake, number, cid)
+    (preview,) = [c.body for c in fake.comments(REPO_NAME, number) if DIFF_MARKER in c.body]
+    assert "2.0.0" in preview and before == []
