@@ -146,7 +146,8 @@ class TreeRenderer:
             doc, notes = self.effective(node)
             objects = self._build(node, doc, notes)
         except BotError as exc:
-            log.info("render failed", kustomization=node.label, error=str(exc))
+            # the error text may quote manifests: the job logs it after scrubbing secrets
+            log.info("render failed", kustomization=node.label)
             return RenderResult(node.label, node.key, (), str(exc), tuple(notes))
         return RenderResult(node.label, node.key, tuple(objects), None, tuple(notes))
 

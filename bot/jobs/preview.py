@@ -108,6 +108,13 @@ def run_preview(
         old_results, new_results = base_job.result(), head_job.result()
     for label in labels:
         entry = _diff_one(label, old_results.get(label), new_results.get(label), diff_opts)
+        if entry.base_error or entry.head_error:
+            log.info(
+                "render failed",
+                kustomization=label,
+                base_error=entry.base_error,
+                head_error=entry.head_error,
+            )
         if not entry.empty:
             results.append(entry)
     return PreviewDiff(tuple(results), len(labels), tuple(problems))

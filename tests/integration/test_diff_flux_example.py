@@ -195,3 +195,20 @@ def test_broken_head_is_reported_not_raised(repo: ScenarioRepo) -> None:
     assert data["kustomizations"][0]["head_error"] == entry.head_error
     assert "Render failed on head" in diff_comment(result)
     assert Action.CHANGED not in {c.action for c in entry.changes}
+
+
+def test_deleted_kustomization_deletes_its_objects(repo: ScenarioRepo) -> None:
+    base, head, changed = repo.scenario(
+        "drop-infra", {"clusters/staging/infrastructure.yaml": None}
+    )
+    result = run_preview(base, head, changed)
+    summary = _summary(result)
+    assert set(summary) == {
+        "flux-system/infra-configs (clusters/staging)",
+        "flux-system/infra-controllers (clusters/staging)",
+    }
+    for changes in summary.values():
+        assert changes and {c[0] for c in changes} == {"deleted"}
+    assert ("deleted", "HelmRelease", "cert-manager", "cert-manager") in summary[
+        "flux-system/infra-controllers (clusters/staging)"
+    ]

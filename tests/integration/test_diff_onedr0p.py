@@ -121,3 +121,17 @@ def test_cli_diff(onedr0p_repo: ScenarioRepo) -> None:
     assert same.exit_code == 0, same.output
     bad = runner.invoke(main, ["diff", str(onedr0p_repo.path), "--base", "no-such-ref"])
     assert bad.exit_code == 1 and "error:" in bad.output
+
+
+def test_cli_working_tree_text(onedr0p_repo: ScenarioRepo) -> None:
+    onedr0p_repo.git("checkout", "-q", "-B", "worktree", "base")
+    path = onedr0p_repo.path / ATUIN
+    original = path.read_text()
+    path.write_text(original.replace(OLD_TAG, "18.22.0"))
+    try:
+        res = CliRunner().invoke(main, ["diff", str(onedr0p_repo.path), "--base", "base"])
+    finally:
+        path.write_text(original)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("=== default/atuin: +0 ~1 -0\n")
+    assert f"image: ghcr.io/atuinsh/atuin:{OLD_TAG} -> ghcr.io/atuinsh/atuin:18.22.0" in res.stdout
