@@ -72,13 +72,30 @@ def _registry_counts(rt: Runtime) -> Callable[[], Mapping[str, int]]:
     return counts
 
 
-def _default_execute(rt: Runtime, settings: Settings) -> Callable[[Job], Awaitable[object]]:
+async def _learn_bot_login(state: ServerState) -> None:
+    """Use the App's real login (``<slug>[bot]``) to recognise fluxbot's own events."""
+    from dataclasses import replace
+
+    from bot.errors import BotError
+    from bot.forges.github_auth import app_login
+
+    try:
+        login = await app_login(state.settings)
+    except (BotError, OSError) as exc:
+        _log.warning("server.app_login_unknown", error=str(exc))
+        return
+    if login and login != state.settings.bot_login:
+        state.settings = replace(state.settings, bot_login=login)
+        _log.info("server.bot_login", login=login)
+
+
+def _default_execute(rt: Runtime) -> Callable[[Job], Awaitable[object]]:
     from bot.runner import execute
 
     async def run(job: Job) -> object:
         return await execute(
             job,
-            settings,
+            rt.state.settings,
             rt.registry,
             rt.state.metrics,
             extra={"deliveries": rt.state.deliveries},
@@ -106,7 +123,7 @@ def build_app(
         settings=settings, deliveries=deliveries or MemoryDeliveryStore(), metrics=metrics
     )
     rt = Runtime(state=state, queue=JobQueue(lambda job: asyncio.sleep(0)), registry=registry)
-    rt.queue = JobQueue(execute or _default_execute(rt, settings), concurrency=concurrency)
+    rt.queue = JobQueue(execute or _default_execute(rt), concurrency=concurrency)
 
     async def enqueue(job: Job) -> None:
         metrics.queue_depth.observe(rt.queue.pending)
@@ -116,6 +133,7 @@ def build_app(
             raise web.HTTPServiceUnavailable(text="shutting down") from None
 
     state.enqueue = enqueue
+    state.accepting = lambda: rt.ready
     metrics.watch_registry(_registry_counts(rt))
     app[RUNTIME] = rt
     app.router.add_get("/healthz", _healthz)
@@ -133,6 +151,8 @@ def build_app(
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         owned = rt.registry is None and execute is None
+        if settings.github_app_id and settings.github_private_key:
+            await _learn_bot_login(state)
         if owned:
             rt.registry = await _open_registry(settings, docker_config)
         if schedule:

@@ -135,3 +135,20 @@ def app_repositories(
                     yield "github", repo, inst
 
     return source
+
+
+async def app_login(settings: Settings) -> str | None:
+    """The App's bot login (``<slug>[bot]``), which its own events carry as sender; None without
+    App credentials."""
+    from bot.forges.github_api import GitHubClient
+
+    app_id, key = settings.github_app_id, settings.github_private_key
+    if not app_id or not key:
+        return None
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        gh = GitHubClient(session, base_url=settings.github_api_url)
+        try:
+            data: dict[str, Any] = await gh.getitem("/app", jwt=app_jwt(app_id, key))
+        except HTTPException as exc:
+            raise ForgeError(f"GitHub refused the App's JWT: HTTP {exc.status_code}") from None
+    return f"{data['slug']}[bot]"

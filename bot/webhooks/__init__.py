@@ -78,6 +78,7 @@ class ServerState:
     enqueue: Callable[[Job], Awaitable[None]] = _drop
     deliveries: DeliveryStore = field(default_factory=MemoryDeliveryStore)
     metrics: Metrics = field(default_factory=Metrics)
+    accepting: Callable[[], bool] = lambda: True  # False while draining: answer 503, claim nothing
 
     async def submit(self, event: Event) -> list[Job]:
         """Dispatch ``event`` (ignoring fluxbot's own events) and enqueue its jobs."""

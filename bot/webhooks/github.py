@@ -2,9 +2,9 @@
 
 Answers: 401 for an unsigned, sha1-only or forged delivery (``X-Hub-Signature-256`` is checked by
 gidgethub's ``sansio.Event.from_http`` against ``FLUXBOT_GITHUB_WEBHOOK_SECRET``); 413 for a body
-over ``max_body_bytes``; 400/415 for one that is not JSON; 503 when no secret is configured;
-200 for ``ping``, for an event fluxbot does not act on and for a redelivery of an
-``X-GitHub-Delivery`` already seen; 202 once the jobs are enqueued (the work runs later).
+over ``max_body_bytes``; 400/415 for one that is not JSON; 503 when no secret is configured or
+while shutting down; 200 for ``ping``, for an event fluxbot does not act on and for a redelivery
+of an ``X-GitHub-Delivery`` already seen; 202 once the jobs are enqueued (the work runs later).
 
     setup(app, state)   # from bot.server.build_app
 """
@@ -93,6 +93,9 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
     if name == "ping":
         state.count(FORGE, metric, "ignored")
         return _answer(200, "pong")
+    if not state.accepting():  # shutting down: let GitHub's redelivery find the id unclaimed
+        state.count(FORGE, metric, "rejected")
+        return _answer(503, "shutting down")
     if delivery and not await state.deliveries.claim(f"{FORGE}:{delivery}"):
         state.count(FORGE, metric, "duplicate")
         log.info("github.webhook.duplicate", hook=metric, delivery=delivery)

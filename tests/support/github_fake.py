@@ -93,6 +93,7 @@ class FakeGitHub:
         self.hung: list[tuple[str, str]] = []
         self.dropped: list[tuple[str, str]] = []
         self.app_id = "4242"
+        self.app_slug = "fluxbot"
         self._key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private_key = self._key.private_bytes(
             serialization.Encoding.PEM,

@@ -570,6 +570,12 @@ def repo_installation(fake: FakeGitHub, request: web.Request) -> web.Response:
     return _error(404, "Not Found")
 
 
+@route("GET", "/app")
+def get_app(fake: FakeGitHub, request: web.Request) -> web.Response:
+    _require_app(request)
+    return _json({"id": int(fake.app_id), "slug": fake.app_slug, "name": fake.app_slug})
+
+
 @route("GET", "/app/installations")
 def app_installations(fake: FakeGitHub, request: web.Request) -> web.Response:
     _require_app(request)
