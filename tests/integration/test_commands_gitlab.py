@@ -185,3 +185,44 @@ async def test_merge_reconciles_and_reports(
     assert rollout == ["pending", state]  # GitLab has no "error" state: timed out maps to failed
     (note,) = [n["body"] for n in gitlab.notes(PROJECT, iid) if ROLLOUT_MARKER in n["body"]]
     assert ("✅ ready" if state == "success" else "⏳ timed out") in note
+
+
+async def test_through_the_server(
+    env: tuple[FakeGitLab, GitLabForge, Run, int], aiohttp_client: Any, tmp_path: Path
+) -> None:
+    """Note Hook deliveries to ``POST /webhooks/gitlab`` of the real server: token, dedupe, job."""
+    from bot.server import RUNTIME, build_app
+
+    gitlab, _forge, _run, iid = env
+    settings = Settings(
+        gitlab_url=gitlab.url,
+        gitlab_token=gitlab.token,
+        gitlab_webhook_secret="hook-secret",
+        bot_login=gitlab.bot,
+    )
+    client = await aiohttp_client(build_app(settings, schedule=False, registry=NoRegistry()))
+    queue = client.app[RUNTIME].queue
+
+    async def deliver(payload: dict[str, Any], key: str, token: str = "hook-secret") -> int:
+        headers = {"X-Gitlab-Event": "Note Hook", "X-Gitlab-Token": token, "Idempotency-Key": key}
+        resp = await client.post("/webhooks/gitlab", json=payload, headers=headers)
+        await queue.wait_idle()
+        return resp.status
+
+    def note_payload(note_id: int, body: str, author: str) -> dict[str, Any]:
+        payload = copy.deepcopy(example("note_merge_request.json"))
+        payload["user"]["username"] = author
+        payload["object_attributes"].update(id=note_id, note=body, system=False, action="create")
+        payload["merge_request"].update(iid=iid, source_branch="fluxbot/web", target_branch="main")
+        return payload
+
+    guest = gitlab.add_note(PROJECT, iid, "/fluxbot close", "guest")
+    assert await deliver(note_payload(guest, "/fluxbot close", "guest"), "k1", "wrong") == 401
+    assert await deliver(note_payload(guest, "/fluxbot close", "guest"), "k1") == 202
+    assert "write access" in replies(gitlab, iid, guest)[0]
+    alice = gitlab.add_note(PROJECT, iid, "@fluxbot ignore this image", "alice")
+    assert await deliver(note_payload(alice, "@fluxbot ignore this image", "alice"), "k2") == 202
+    assert mr(gitlab, iid)["state"] == "closed"
+    assert gitlab.emoji(PROJECT, iid, alice) == ["eyes", "rocket"]
+    assert await deliver(note_payload(alice, "@fluxbot ignore this image", "alice"), "k2") == 200
+    assert len(replies(gitlab, iid, alice)) == 1
