@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import gitlab
@@ -43,27 +42,6 @@ _FROM_GITLAB = {
     "canceled": StatusState.ERROR,
     "skipped": StatusState.ERROR,
 }
-
-
-@dataclass(frozen=True)
-class CIEnvironment:
-    """What a GitLab CI job tells fluxbot about where it runs (``CI_*`` predefined variables)."""
-
-    project: str
-    server_url: str
-    default_branch: str | None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> CIEnvironment:
-        """From ``CI_PROJECT_PATH``, ``CI_SERVER_URL``, ``CI_DEFAULT_BRANCH`` (entry points)."""
-        project = env.get("CI_PROJECT_PATH", "")
-        if not project:
-            raise ConfigError("CI_PROJECT_PATH is not set: not running in a GitLab CI job?")
-        return cls(
-            project=project,
-            server_url=(env.get("CI_SERVER_URL") or "https://gitlab.com").rstrip("/"),
-            default_branch=env.get("CI_DEFAULT_BRANCH") or None,
-        )
 
 
 def _pr(attrs: Mapping[str, Any]) -> PullRequest:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import ConfigError, RateLimitError
-from bot.forges.gitlab import CIEnvironment
+from bot.errors import RateLimitError
 from bot.forges.gitlab_client import RateBudget
 
 
@@ -81,21 +80,3 @@ def test_garbage_headers_ignored() -> None:
     b.observe(200, {"RateLimit-Remaining": "many", "RateLimit-Reset": "soon"})
     b.pause()
     assert clock.slept == []
-
-
-def test_ci_environment() -> None:
-    ci = CIEnvironment.from_env(
-        {
-            "CI_PROJECT_PATH": "group/sub/flux",
-            "CI_SERVER_URL": "https://gitlab.example.com/",
-            "CI_DEFAULT_BRANCH": "trunk",
-        }
-    )
-    assert (ci.project, ci.server_url, ci.default_branch) == (
-        "group/sub/flux",
-        "https://gitlab.example.com",
-        "trunk",
-    )
-    assert CIEnvironment.from_env({"CI_PROJECT_PATH": "g/p"}).server_url == "https://gitlab.com"
-    with pytest.raises(ConfigError, match="CI_PROJECT_PATH"):
-        CIEnvironment.from_env({})
