@@ -30,6 +30,7 @@ async def test_merge_patch_annotates_and_source_fetches_head(
     assert obj["metadata"]["annotations"][REQUESTED_AT] == at
     assert obj["status"]["lastHandledReconcileAt"] == at
     assert obj["status"]["artifact"]["revision"] == f"main@sha1:{SHA}"
+    assert validate_object("source.toolkit.fluxcd.io_gitrepositories.yaml", "v1", obj) == []
     assert kube_api.patches() == [
         (
             "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system",
