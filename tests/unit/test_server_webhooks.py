@@ -206,3 +206,19 @@ async def test_burst_of_pushes_coalesces_into_few_plans(
 
 def test_app_is_an_aiohttp_application() -> None:
     assert isinstance(build_app(SETTINGS, execute=Recorder(), schedule=False), web.Application)
+
+
+async def test_while_draining_deliveries_get_503_and_stay_unclaimed(
+    aiohttp_client: Any, webhook_examples: dict[str, Any]
+) -> None:
+    recorder = Recorder()
+    client = await client_for(aiohttp_client, recorder)
+    rt = client.app[RUNTIME]
+    body = json.dumps(push_payload(webhook_examples)).encode()
+    rt.ready = False  # what shutdown sets before draining the queue
+    resp = await client.post("/webhooks/github", data=body, headers=headers("push", body, "d-9"))
+    assert resp.status == 503
+    assert (await client.get("/readyz")).status == 503
+    rt.ready = True
+    resp = await client.post("/webhooks/github", data=body, headers=headers("push", body, "d-9"))
+    assert resp.status == 202  # the redelivery is not mistaken for a duplicate
