@@ -113,6 +113,7 @@ class FakeGitLab:
         self.received: list[Call] = []
         self.failures: list[tuple[str, re.Pattern[str], int, dict[str, str], Any]] = []
         self.rate_headers: dict[str, str] = {}
+        self.latency = 0.0  # seconds added to every answer (benchmarks)
         self.hangs: list[tuple[str, re.Pattern[str], float]] = []
         self.hung = False  # a request matched ``hang_next`` and is being held
         self.dropped = False  # ... and was abandoned without any effect
@@ -281,6 +282,8 @@ class FakeGitLab:
             body = json.loads(text) if text and request.content_type == "application/json" else text
         query = {k: v for k, v in request.query.items()}
         self.received.append(Call(request.method, unquote(raw), query, body))
+        if self.latency:
+            await asyncio.sleep(self.latency)
         for i, (method, rx, seconds) in enumerate(self.hangs):
             if method == request.method and rx.search(unquote(raw)):
                 del self.hangs[i]
