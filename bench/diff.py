@@ -29,6 +29,7 @@ from bot.flux.graph import FluxGraph
 from bot.flux.render import TreeRenderer
 from bot.jobs.preview import PreviewOptions, run_preview
 from bot.kustomize import changed_paths, git, git_tree
+from bot.log import configure
 from tests.support.paths import ONEDR0P
 
 ATUIN = "kubernetes/apps/default/atuin/app/helmrelease.yaml"
@@ -45,6 +46,7 @@ def best(repeat: int, fn: Callable[[], object]) -> tuple[float, object]:
 
 
 def main() -> None:
+    configure()  # logs to stderr
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()

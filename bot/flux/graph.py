@@ -221,13 +221,13 @@ class FluxGraph:
         self.nodes: list[Node] = []
         keys = [k.key for k in objects.kustomizations]
         for ks in objects.kustomizations:
-            view = self._view(ks)
-            if isinstance(view, bool):
+            source = self._source(ks)
+            if source is None:
                 continue
             label = ks.key.ref
             if keys.count(ks.key) > 1:
                 label += f" ({posixpath.dirname(ks.file) or '.'})"
-            self.nodes.append(self._node(ks, label, view))
+            self.nodes.append(self._node(ks, label, *source))
 
     @classmethod
     def from_tree(
@@ -235,13 +235,14 @@ class FluxGraph:
     ) -> FluxGraph:
         return cls(parse_tree(tree, load), tree.keys(), repo_urls)
 
-    def _view(self, ks: Kustomization) -> dict[str, str] | bool | None:
-        """``None`` for the repository itself, a copy view for an artifact, False if foreign."""
+    def _source(self, ks: Kustomization) -> tuple[dict[str, str] | None, str | None] | None:
+        """``(view, generator file)``: no view for the repository itself, a copy view for an
+        artifact of this repository; ``None`` when the source is not this repository."""
         ref = ks.source_ref
         if ref.kind == "GitRepository":
-            return None if ref in self.self_sources else False
+            return (None, None) if ref in self.self_sources else None
         if ref.kind != "ExternalArtifact":
-            return False
+            return None
         best: tuple[int, ArtifactGenerator, int] | None = None
         for gen in self.objects.of(ArtifactGenerator):
             if gen.namespace != ref.namespace:
@@ -252,18 +253,20 @@ class FluxGraph:
                     if best is None or score > best[0]:
                         best = (score, gen, i)
         if best is None:
-            return False
+            return None
         gen, art = best[1], best[1].artifacts[best[2]]
         rules = [r for r in art.copy if gen.sources.get(r.source) in self.self_sources]
         if not rules:
-            return False
-        return copy_view(rules, self.files.paths)
+            return None
+        return copy_view(rules, self.files.paths), gen.file
 
-    def _node(self, ks: Kustomization, label: str, view: dict[str, str] | None) -> Node:
+    def _node(
+        self, ks: Kustomization, label: str, view: dict[str, str] | None, generator: str | None
+    ) -> Node:
         vfiles = self.files if view is None else _Files(view)
         found = _closure(ks.path, ks.components, vfiles, self.objects.kustomize, view)
         deploys = frozenset(p for f in found if (p := f if view is None else view.get(f)))
-        inputs = set(deploys) | {ks.file}
+        inputs = set(deploys) | {ks.file} | ({generator} if generator else set())
         for ref in ks.substitute_from:
             for obj in self.objects.config:
                 if (

@@ -71,6 +71,13 @@ def test_flux_example_artifact_generator_per_cluster() -> None:
     assert node.repo_path("base/podinfo/release.yaml") == "apps/base/podinfo/release.yaml"
     assert node.repo_path("staging/kustomization.yaml") == "apps/staging/kustomization.yaml"
     assert graph.affected(["README.md", "clusters/staging/flux-system/gotk-sync.yaml"]) == set()
+    # the copy rules are an input of every Kustomization built from that artifact
+    on_rules = {n.label for n in graph.affected_nodes(["clusters/staging/artifacts.yaml"])}
+    assert on_rules == {
+        "flux-system/apps (clusters/staging)",
+        "flux-system/infra-controllers (clusters/staging)",
+        "flux-system/infra-configs (clusters/staging)",
+    }
 
 
 def test_substitute_from_configmap_is_an_input() -> None:
