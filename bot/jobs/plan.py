@@ -21,34 +21,40 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.config import Config, load_config
 from bot.errors import BotError, ManifestError, PolicyError
 from bot.flux.graph import FluxGraph
-from bot.flux.objects import FluxObjects, ImagePolicy, ImageRepository, parse_tree
-from bot.ignores import canonical_image, filter_tags
+from bot.flux.objects import ImagePolicy, parse_tree
+from bot.ignores import filter_tags
 from bot.jobs.context import Context
+from bot.jobs.markers import (
+    Fetch,
+    Progress,
+    fetch_all,
+    flux_policies,
+    marker_policies,
+    resolve_markers,
+    tag_of,
+)
 from bot.jobs.sites import (
     Chooser,
     Site,
     apply_site_edits,
     auto_sites,
-    mirror_image,
 )
 from bot.log import get_logger
 from bot.manifests import setters
 from bot.model import Ignore, Update, UpdateGroup, slug
-from bot.policy import exclude_tags, latest
-from bot.policy.select import Policy
+from bot.policy import exclude_tags
 
 log = get_logger(__name__)
 
 CONFIG_FILES = (".fluxbot.yaml", ".fluxbot.yml", ".github/fluxbot.yaml")
 GROUPINGS = ("image", "kustomization", "all")
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -123,36 +129,6 @@ def pr_options(config: Any) -> PrOptions:
     )
 
 
-@dataclass
-class _Fetch:
-    """One tags fetch: the name to ask the registry, and the outcome."""
-
-    image: str
-    tags: list[str] | None = None
-    error: str | None = None
-
-
-async def _fetch_all(
-    ctx: Context, images: Sequence[str], progress: Progress | None
-) -> dict[str, _Fetch]:
-    fetches = {image: _Fetch(image) for image in images}
-    done = 0
-
-    async def one(f: _Fetch) -> None:
-        nonlocal done
-        try:
-            f.tags = list(await ctx.registry.tags(f.image))
-        except BotError as exc:
-            f.error = str(exc)
-        finally:
-            done += 1
-            if progress is not None:
-                progress(done, len(fetches))
-
-    await asyncio.gather(*(one(f) for f in fetches.values()))
-    return fetches
-
-
 @dataclass(frozen=True)
 class _Planned:
     """One update and how to write it: a marker's policy, or a site edit."""
@@ -162,40 +138,6 @@ class _Planned:
     fetch: str
     marker: str | None = None
     edit: tuple[Site, str, str | None] | None = None
-
-
-@dataclass(frozen=True)
-class _MarkerPlan:
-    """Per ImagePolicy referenced by markers: its latest ref and how it was chosen."""
-
-    key: str
-    image: str
-    fetch: str
-    exclusion: tuple[str, ...] | None
-    policy: ImagePolicy
-
-
-def _marker_policies(
-    objects: FluxObjects, wanted: set[str], mirrors: Mapping[str, str], problems: list[str]
-) -> dict[str, _MarkerPlan]:
-    repos = {(r.namespace, r.name): r for r in objects.of(ImageRepository)}
-    out: dict[str, _MarkerPlan] = {}
-    for pol in objects.of(ImagePolicy):
-        key = f"{pol.namespace}:{pol.name}"
-        if key not in wanted:
-            continue
-        ref = pol.image_repository
-        repo = repos.get((ref.namespace or pol.namespace, ref.name))
-        if repo is None or not repo.image:
-            problems.append(
-                f"ImagePolicy {key}: ImageRepository {ref.namespace or pol.namespace}/{ref.name}"
-                " not found in the repository"
-            )
-            continue
-        exclusion = repo.exclusion_list if "exclusionList" in repo.spec else None
-        fetch = mirror_image(repo.image, mirrors)
-        out[key] = _MarkerPlan(key, repo.image, fetch, exclusion, pol)
-    return out
 
 
 async def plan(
@@ -227,20 +169,20 @@ async def plan(
             if found:
                 markers[path] = found
     wanted = {m.policy for ms in markers.values() for m in ms}
-    policies = _marker_policies(objects, wanted, mirrors, problems)
+    policies = marker_policies(objects, wanted, mirrors, problems)
     in_tree = {f"{p.namespace}:{p.name}" for p in objects.of(ImagePolicy)}
-    chooser = Chooser(config, _flux_policies(objects))
+    chooser = Chooser(config, flux_policies(objects))
     sites, site_problems, unresolved, refs_seen = auto_sites(tree, in_tree, mirrors, chooser)
     problems.extend(site_problems)
 
     images = sorted({p.fetch for p in policies.values()} | {s.fetch for s in sites})
-    fetched = await _fetch_all(ctx, images, progress)
+    fetched = await fetch_all(ctx, images, progress)
     failed: set[str] = set()
     for f in fetched.values():
         if f.error is not None:
             problems.append(f"{f.image}: {f.error}")
 
-    results, marker_why = await _resolve_markers(ctx, policies, fetched, ignores, problems, failed)
+    results, marker_why = await resolve_markers(ctx, policies, fetched, ignores, problems, failed)
     choices = await _resolve_sites(ctx, sites, fetched, ignores, chooser, problems, failed)
 
     updates: list[_Planned] = []
@@ -258,8 +200,8 @@ async def plan(
                 path=path,
                 line=m.line + 1,
                 image=mp.image,
-                old=_tag_of(m.value, m.field),
-                new=_tag_of(new, m.field),
+                old=tag_of(m.value, m.field),
+                new=tag_of(new, m.field),
                 policy=policy,
                 reason=reason,
                 site=f"setter:{m.field.value}",
@@ -298,79 +240,16 @@ async def plan(
     )
 
 
-def _flux_policies(objects: FluxObjects) -> dict[str, tuple[str, Mapping[str, Any]]]:
-    """Canonical image → (label, spec) of the one ImagePolicy of the repository watching it."""
-    repos = {(r.namespace, r.name): r for r in objects.of(ImageRepository)}
-    found: dict[str, list[tuple[str, Mapping[str, Any]]]] = defaultdict(list)
-    for pol in objects.of(ImagePolicy):
-        ref = pol.image_repository
-        repo = repos.get((ref.namespace or pol.namespace, ref.name))
-        if repo is not None and repo.image:
-            found[canonical_image(repo.image)].append(
-                (f"ImagePolicy {pol.namespace}:{pol.name}", pol.spec)
-            )
-    return {image: pols[0] for image, pols in found.items() if len(pols) == 1}
-
-
 def _config_mirrors(config: Any) -> dict[str, str]:
     registries = getattr(config, "registries", None)
     mirrors = getattr(registries, "mirrors", None) if registries is not None else None
     return dict(mirrors or {})
 
 
-def _tag_of(value: str, fld: setters.Field) -> str:
-    """The tag part of a marker value (the whole value for ``:tag``/``:name``/``:digest``)."""
-    if fld is not setters.Field.IMAGE:
-        return value
-    name = value.split("@", 1)[0]
-    slash = name.rfind("/")
-    colon = name.rfind(":")
-    return name[colon + 1 :] if colon > slash else value
-
-
-async def _resolve_markers(
-    ctx: Context,
-    policies: Mapping[str, _MarkerPlan],
-    fetched: Mapping[str, _Fetch],
-    ignores: Sequence[Ignore],
-    problems: list[str],
-    failed: set[str],
-) -> tuple[dict[str, dict[str, str]], dict[str, tuple[str, str]]]:
-    results: dict[str, dict[str, str]] = {}
-    why: dict[str, tuple[str, str]] = {}
-    for key, mp in sorted(policies.items()):
-        tags = fetched[mp.fetch].tags
-        if tags is None:
-            continue
-        try:
-            kept = filter_tags(mp.image, exclude_tags(tags, mp.exclusion), ignores)
-            spec = mp.policy.spec
-            tag = latest(spec, kept)
-            described = Policy.from_spec(spec).describe()
-        except PolicyError as exc:
-            problems.append(f"ImagePolicy {key} ({mp.image}): {exc}")
-            failed.add(mp.image)
-            continue
-        result = {"image": mp.image, "tag": tag}
-        if str(spec.get("digestReflectionPolicy", "Never")) in ("Always", "IfNotPresent"):
-            try:
-                result["digest"] = await ctx.registry.digest(f"{mp.fetch}:{tag}")
-            except BotError as exc:
-                problems.append(f"{mp.image}:{tag}: digest: {exc}")
-                failed.add(mp.image)
-                continue
-        results[key] = result
-        why[key] = (
-            f"ImagePolicy {key}: {described}",
-            f"{tag} is what Flux selects among {len(kept)} tags ({described})",
-        )
-    return results, why
-
-
 async def _resolve_sites(
     ctx: Context,
     sites: Sequence[Site],
-    fetched: Mapping[str, _Fetch],
+    fetched: Mapping[str, Fetch],
     ignores: Sequence[Ignore],
     chooser: Chooser,
     problems: list[str],
