@@ -12,6 +12,7 @@ Tags are fetched once per repository per cache lifetime, however many callers as
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import random
 import time
@@ -82,15 +83,24 @@ class ImageInfo:
         }
 
 
-def compile_exclusion(patterns: Iterable[str] | None) -> list[Any]:
-    """Compile an ``exclusionList`` (RE2, as Flux); None gives Flux's default."""
-    compiled = []
-    for pattern in FLUX_DEFAULT_EXCLUSION if patterns is None else patterns:
+def compile_exclusion(patterns: Iterable[str] | None) -> Any | None:
+    """Compile an ``exclusionList`` (RE2, as Flux) into one regex; None gives Flux's default.
+
+    Returns None when nothing is excluded. A tag is excluded when any pattern matches it.
+    """
+    return _compile_exclusion(tuple(FLUX_DEFAULT_EXCLUSION if patterns is None else patterns))
+
+
+@functools.lru_cache(maxsize=256)
+def _compile_exclusion(chosen: tuple[str, ...]) -> Any | None:
+    for pattern in chosen:
         try:
-            compiled.append(re2.compile(pattern))
+            re2.compile(pattern)
         except re2.error as exc:
             raise ConfigError(f"invalid exclusion regex {pattern!r}: {exc}") from None
-    return compiled
+    if not chosen:
+        return None
+    return re2.compile("|".join(f"(?:{p})" for p in chosen))
 
 
 class RegistryClient:
@@ -170,9 +180,12 @@ class RegistryClient:
         progress: Callable[[int], None] | None = None,
     ) -> list[str]:
         """Every tag of the image's repository, minus ``exclusion`` (None: Flux's default)."""
-        patterns = compile_exclusion(exclusion)
+        excluded = compile_exclusion(exclusion)
         tags = await self.all_tags(image, progress=progress)
-        return [t for t in tags if not any(p.search(t) for p in patterns)]
+        if excluded is None:
+            return tags
+        search = excluded.search
+        return [t for t in tags if not search(t)]
 
     async def all_tags(
         self, image: str, *, progress: Callable[[int], None] | None = None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
+import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -74,6 +76,29 @@ class _TooLarge(Exception):
     pass
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The verifying TLS context, built once per process (loading CA files costs ~50 ms)."""
+    return httpx.create_ssl_context()
+
+
+class _LazyTLSTransport(httpx.AsyncBaseTransport):
+    """An https transport created on first use, so plain-HTTP-only runs never load CA files."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._limits = limits
+        self._inner: httpx.AsyncHTTPTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._inner is None:
+            self._inner = httpx.AsyncHTTPTransport(verify=_tls_context(), limits=self._limits)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+
+
 class _HostLimiter:
     """Per-registry concurrency (semaphore) and request rate (token bucket, burst = 1 s)."""
 
@@ -136,11 +161,17 @@ class Transport:
         self._remaining: dict[str, tuple[int, int | None]] = {}
         self._pinged: set[str] = set()
         self._ping_locks: dict[str, asyncio.Lock] = {}
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+        mounts: dict[str, httpx.AsyncBaseTransport] = {}
+        if http_transport is None:  # TLS set up only when an https URL is first used
+            http_transport = httpx.AsyncHTTPTransport(verify=False, limits=limits)
+            mounts = {"https://": _LazyTLSTransport(limits)}
         self._client = httpx.AsyncClient(
             follow_redirects=False,
             timeout=httpx.Timeout(timeout),
             transport=http_transport,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+            mounts=mounts,
+            limits=limits,
             headers={"User-Agent": "fluxbot"},
         )
         self.auth = Authenticator(credentials, self._token_fetch, clock)

@@ -148,6 +148,22 @@ class RegistryHandle:
         """Push a tiny image to ``repository`` and tag it with every tag; returns its digest."""
         return _run(self._seed(repository, list(tags), labels, annotations, docker, concurrency))
 
+    def seed_on_disk(self, repository: str, tags: Sequence[str]) -> str:
+        """Like :meth:`seed` for huge tag counts: one tag over the API, the rest written straight
+        into the registry's storage (Distribution's filesystem layout). For benchmarks."""
+        first, *rest = tags
+        digest = self.seed(repository, [first])
+        algo, _, hexdigest = digest.partition(":")
+        base = self.root / "data/docker/registry/v2/repositories" / repository / "_manifests/tags"
+        for tag in rest:
+            current = base / tag / "current"
+            index = base / tag / "index" / algo / hexdigest
+            current.mkdir(parents=True, exist_ok=True)
+            index.mkdir(parents=True, exist_ok=True)
+            (current / "link").write_text(digest)
+            (index / "link").write_text(digest)
+        return digest
+
     def seed_index(
         self,
         repository: str,

@@ -1,0 +1,127 @@
+"""List 10,000 tags from a loopback Distribution 2.8 registry: fluxbot vs skopeo, same run.
+
+Usage: ``python bench/registry_list.py [--tags 10000] [--runs 7]``
+
+Prints the median wall time of
+- ``skopeo list-tags --tls-verify=false docker://HOST/bench/app`` (a process per run),
+- ``fluxbot tags HOST/bench/app --json --all`` (a process per run, Python start-up included),
+- the same with only the registry subcommand imported (what lazy subcommand loading would give),
+- ``python -c pass``: the interpreter start-up floor,
+- ``RegistryClient.tags`` in-process (a fresh client per run: ping + tags/list, no cache),
+and the ratios fluxbot/skopeo (target ≤ 1.2×).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.registry import RegistryClient
+from tests.support.registry_process import start_registry
+
+REPO = "bench/app"
+
+
+def timed(fn: Callable[[], object], runs: int) -> tuple[float, list[float]]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples), samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tags", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    if shutil.which("skopeo") is None:
+        print("skopeo is not installed (apt-get install skopeo)")
+        return 1
+    fluxbot = shutil.which("fluxbot") or ""
+    with tempfile.TemporaryDirectory() as tmp, start_registry(Path(tmp)) as reg:
+        tags = [f"1.{i // 100}.{i % 100}" for i in range(args.tags)]
+        start = time.perf_counter()
+        reg.seed_on_disk(REPO, tags)
+        print(f"seeded {len(tags)} tags in {time.perf_counter() - start:.2f} s")
+        image = f"{reg.host}/{REPO}"
+
+        def skopeo() -> None:
+            out = subprocess.run(
+                ["skopeo", "list-tags", "--tls-verify=false", f"docker://{image}"],
+                check=True,
+                capture_output=True,
+            ).stdout
+            assert len(json.loads(out)["Tags"]) == len(tags)
+
+        def cli() -> None:
+            out = subprocess.run(
+                [fluxbot, "tags", image, "--json", "--all", "--insecure-registry", reg.host],
+                check=True,
+                capture_output=True,
+            ).stdout
+            assert len(json.loads(out)) == len(tags)
+
+        def cli_lean() -> None:
+            # what a lazily-loading CLI group would cost: only the registry subcommand imported
+            code = "import sys; from bot.cli.app import main; import bot.cli.registry; main()"
+            out = subprocess.run(
+                [sys.executable, "-c", code, "tags", image, "--json", "--all",
+                 "--insecure-registry", reg.host],
+                check=True,
+                capture_output=True,
+                cwd=Path(__file__).resolve().parents[1],
+            ).stdout  # fmt: skip
+            assert len(json.loads(out)) == len(tags)
+
+        def python_startup() -> None:
+            subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+        async def listing() -> None:
+            async with RegistryClient(insecure=[reg.host]) as client:
+                assert len(await client.tags(image, exclusion=[])) == len(tags)
+
+        def library() -> None:
+            asyncio.run(listing())
+
+        skopeo()  # warm-up: page cache, registry
+        library()
+        results = {
+            "skopeo list-tags": timed(skopeo, args.runs),
+            "fluxbot tags (process)": timed(cli, args.runs) if fluxbot else None,
+            "fluxbot tags, registry cmd only": timed(cli_lean, args.runs),
+            "python -c pass (start-up floor)": timed(python_startup, args.runs),
+            "RegistryClient.tags (in-process)": timed(library, args.runs),
+        }
+        for name, result in results.items():
+            if result is None:
+                print(f"{name:34} not installed")
+                continue
+            median, samples = result
+            spread = ", ".join(f"{s * 1000:.0f}" for s in samples)
+            print(f"{name:34} median {median * 1000:7.1f} ms   runs: {spread}")
+        base = results["skopeo list-tags"]
+        assert base is not None
+        for name, result in results.items():
+            if result is not None and name not in (
+                "skopeo list-tags",
+                "python -c pass (start-up floor)",
+            ):
+                print(f"ratio {name} / skopeo: {result[0] / base[0]:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
