@@ -3,8 +3,9 @@
 Forge-agnostic: it takes two ``{path: text}`` trees (and optionally the changed paths), finds the
 Kustomizations whose inputs changed on either side, renders only those on both sides, diffs the
 objects and returns a :class:`~bot.flux.diff.PreviewDiff`; :func:`preview_comment` turns it into
-the sticky-comment markdown (``bot.render.diff_comment``). Secret values seen in either tree are
-scrubbed from every diff, note and error.
+the sticky-comment markdown (``bot.render.diff_comment``); :func:`post_preview` does both for a PR
+through any :class:`~bot.forges.base.Forge`. Secret values seen in either tree are scrubbed from
+every diff, note and error.
 
     >>> result = run_preview(base_tree, head_tree)           # doctest: +SKIP
     >>> comment = preview_comment(result)
@@ -12,6 +13,7 @@ scrubbed from every diff, note and error.
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -29,8 +31,9 @@ from bot.flux.diff import (
 from bot.flux.graph import FluxGraph, Node
 from bot.flux.objects import caching_loader
 from bot.flux.render import Builder, RenderResult, RenderSettings, TreeRenderer
+from bot.forges.base import Forge
 from bot.log import get_logger
-from bot.render import diff_comment
+from bot.render import DIFF_MARKER, diff_comment
 
 log = get_logger(__name__)
 
@@ -156,3 +159,26 @@ def _diff_one(
 def preview_comment(result: PreviewDiff, max_chars: int | None = None) -> str:
     """The sticky-comment markdown for a preview (capped, with the hidden marker)."""
     return diff_comment(result) if max_chars is None else diff_comment(result, max_chars=max_chars)
+
+
+def render_input(path: str) -> bool:
+    """Files a render may read: every file but VCS metadata (kustomize generators read any)."""
+    return not path.startswith(".git/")
+
+
+async def post_preview(
+    forge: Forge,
+    number: int,
+    base_ref: str,
+    head_ref: str,
+    options: PreviewOptions | None = None,
+) -> PreviewDiff:
+    """Render a PR's preview and ensure its one sticky comment (found by :data:`DIFF_MARKER`).
+
+    The renders run in a worker thread, so the event loop stays free while kustomize runs.
+    """
+    base = await forge.read_tree(base_ref, render_input)
+    head = await forge.read_tree(head_ref, render_input)
+    result = await asyncio.to_thread(run_preview, base, head, None, options)
+    await forge.ensure_comment(number, DIFF_MARKER, preview_comment(result))
+    return result
