@@ -25,7 +25,7 @@ from gidgethub import BadRequest, HTTPException
 
 from bot.errors import ConfigError, ForgeError
 from bot.forges.base import Reaction, StatusState, is_yaml
-from bot.forges.github_api import GitHubClient, LRUCache, Pacer
+from bot.forges.github_api import GitHubClient, LRUCache, Pacer, blob_sha, pull_request
 from bot.forges.github_auth import DEFAULT_TOKENS, TokenCache, installation_for
 from bot.log import get_logger
 from bot.model import BRANCH_PREFIX, PRState, PullRequest
@@ -39,36 +39,8 @@ _BLOBS = LRUCache(8192)  # blob sha → text (content addressed, never stale)
 _PACERS: dict[str, Pacer] = {}  # per API url + credential: content-creating requests 1 s apart
 
 
-def blob_sha(text: str) -> str:
-    """Git's object id of a blob holding ``text`` (UTF-8)."""
-    data = text.encode()
-    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
-
-
 def _ref(branch: str) -> str:
     return quote(branch, safe="/")
-
-
-def _pr(data: Mapping[str, Any]) -> PullRequest:
-    if data.get("merged_at") or data.get("merged"):
-        state = PRState.MERGED
-    elif data.get("state") == "open":
-        state = PRState.OPEN
-    else:
-        state = PRState.CLOSED
-    return PullRequest(
-        number=int(data["number"]),
-        branch=str(data["head"]["ref"]),
-        base=str(data["base"]["ref"]),
-        title=str(data.get("title") or ""),
-        body=str(data.get("body") or ""),
-        state=state,
-        head_sha=str(data["head"].get("sha") or ""),
-        merge_sha=data.get("merge_commit_sha") if state is PRState.MERGED else None,
-        url=str(data.get("html_url") or ""),
-        author=str((data.get("user") or {}).get("login") or ""),
-        labels=tuple(str(label["name"]) for label in data.get("labels") or ()),
-    )
 
 
 class GitHubForge:
@@ -214,8 +186,11 @@ class GitHubForge:
         if current is not None and await self._branch_is(current, base_sha, files):
             return current
         base = await self._get(f"/git/commits/{base_sha}")
+        # the same listing read_tree made of the base: usually a free 304 from the ETag cache
+        listing = await self._get(f"/git/trees/{base_sha}?recursive=1")
+        modes = {e["path"]: e["mode"] for e in listing["tree"] if e["type"] == "blob"}
         entries = [
-            {"path": path, "mode": "100644", "type": "blob", "content": text}
+            {"path": path, "mode": modes.get(path, "100644"), "type": "blob", "content": text}
             for path, text in sorted(files.items())
         ]
         tree = await self._write(
@@ -250,7 +225,7 @@ class GitHubForge:
     async def list_prs(self) -> list[PullRequest]:
         items = await self._paged("/pulls?state=all&sort=created&direction=desc&per_page=100")
         ours = [
-            _pr(d)
+            pull_request(d)
             for d in items
             if str(d["head"]["ref"]).startswith(BRANCH_PREFIX)
             and (d["head"].get("repo") or {}).get("full_name", self.repo) == self.repo
@@ -258,7 +233,7 @@ class GitHubForge:
         return sorted(ours, key=lambda pr: pr.number, reverse=True)
 
     async def get_pr(self, number: int) -> PullRequest:
-        return _pr(await self._get(f"/pulls/{number}"))
+        return pull_request(await self._get(f"/pulls/{number}"))
 
     async def _open_pr_for(self, branch: str) -> dict[str, Any] | None:
         owner = self.repo.split("/")[0]
@@ -311,7 +286,7 @@ class GitHubForge:
                 "POST", f"/issues/{data['number']}/labels", {"labels": missing}
             )
             data = {**data, "labels": added if isinstance(added, list) else data.get("labels")}
-        return _pr(data), created
+        return pull_request(data), created
 
     async def _request_reviewers(self, number: int, reviewers: Sequence[str]) -> None:
         users = [r for r in reviewers if "/" not in r]

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
@@ -25,6 +26,7 @@ from gidgethub import GitHubBroken, HTTPException
 from gidgethub.aiohttp import GitHubAPI
 
 from bot.log import get_logger
+from bot.model import PRState, PullRequest
 
 API_VERSION = "2022-11-28"
 USER_AGENT = "fluxbot"
@@ -153,3 +155,32 @@ class GitHubClient(GitHubAPI):
         )
         await self.sleep(delay)
         return True
+
+
+def blob_sha(text: str) -> str:
+    """Git's object id of a blob holding ``text`` (UTF-8)."""
+    data = text.encode()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def pull_request(data: Mapping[str, Any]) -> PullRequest:
+    """Our :class:`PullRequest` from GitHub's JSON."""
+    if data.get("merged_at") or data.get("merged"):
+        state = PRState.MERGED
+    elif data.get("state") == "open":
+        state = PRState.OPEN
+    else:
+        state = PRState.CLOSED
+    return PullRequest(
+        number=int(data["number"]),
+        branch=str(data["head"]["ref"]),
+        base=str(data["base"]["ref"]),
+        title=str(data.get("title") or ""),
+        body=str(data.get("body") or ""),
+        state=state,
+        head_sha=str(data["head"].get("sha") or ""),
+        merge_sha=data.get("merge_commit_sha") if state is PRState.MERGED else None,
+        url=str(data.get("html_url") or ""),
+        author=str((data.get("user") or {}).get("login") or ""),
+        labels=tuple(str(label["name"]) for label in data.get("labels") or ()),
+    )

@@ -77,6 +77,15 @@ async def test_ensure_branch_is_one_atomic_commit_and_idempotent(
         same = {**new, "README.md": "hi\n"}
         sha3 = await forge.ensure_branch("fluxbot/app", base2, same, "Update app")
         assert await forge.ensure_branch("fluxbot/app", base2, same, "Update app") == sha3
+        # the file mode of an existing path is kept
+        repo_state = github_fake.repos[repo]
+        flat = repo_state.trees[repo_state.commits[base2].tree]
+        flat["apps/other.yml"] = ("100755", flat["apps/other.yml"][1])
+        exec_base = repo_state.put_commit(repo_state.put_tree(flat), [base2], "chmod", "alice")
+        repo_state.refs["heads/main"] = exec_base
+        sha4 = await forge.ensure_branch("fluxbot/app", exec_base, new, "Update app")
+        modes = repo_state.trees[repo_state.commits[sha4].tree]
+        assert modes["apps/other.yml"][0] == "100755" and modes[APP][0] == "100644"
         await forge.delete_branch("fluxbot/app")
         await forge.delete_branch("fluxbot/app")  # missing: not an error
         assert github_fake.branch_sha(repo, "fluxbot/app") is None
