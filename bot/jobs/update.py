@@ -152,8 +152,12 @@ async def run_update(ctx: Context) -> UpdateReport:
                 report.skipped.append(_with(action, reason=reason))
                 continue
         if dry:
-            target = report.opened if existing is None else report.updated
-            target.append(_with(action, number=existing.number if existing else None))
+            if existing is None:
+                report.opened.append(action)
+            else:
+                same = (existing.title, existing.body) == (title, body)
+                target = report.unchanged if same else report.updated
+                target.append(_with(action, number=existing.number, url=existing.url))
             continue
         try:
             before = existing.head_sha if existing else await forge.branch_sha(group.branch)

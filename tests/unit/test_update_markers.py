@@ -209,3 +209,15 @@ async def test_dry_run_writes_nothing() -> None:
     assert report.dry_run and [a.branch for a in report.opened] == ["fluxbot/ghcr.io-o-app"]
     assert forge.calls == [] and forge.prs == {}
     assert report.to_json()["updates"][0]["new"] == "1.1.0"
+
+
+async def test_dry_run_after_real_run_reports_unchanged_and_newer() -> None:
+    forge = MemoryForge(files=tree())
+    source = tags(["1.0.0", "1.1.0"])
+    await run_update(Context(forge=forge, registry=source))
+    dry = Context(forge=forge, registry=source, settings=Settings(dry_run=True))
+    calls = len(forge.calls)
+    assert [a.number for a in (await run_update(dry)).unchanged] == [1]
+    source.tags_by_image["ghcr.io/o/app"].append("1.2.0")
+    assert [a.number for a in (await run_update(dry)).updated] == [1]
+    assert forge.calls[calls:] == []
