@@ -8,6 +8,7 @@ import copy
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -18,6 +19,7 @@ import pytest
 
 from tests.integration.test_github_e2e import DEPLOY, FLUX, REPO_NAME
 from tests.support.github_fixtures import GITHUB_TEST_TOKEN
+from tests.support.paths import REPO
 
 
 @pytest.fixture
@@ -32,6 +34,20 @@ def gitops(github_fake: Any, registry: Any) -> tuple[Any, str]:
         },
     )
     return github_fake, image
+
+
+def container_argv() -> list[str]:
+    """ENTRYPOINT + action.yml ``runs.args``: the argv the runner gives the container."""
+    from ruamel.yaml import YAML
+
+    dockerfile = (REPO / "Dockerfile").read_text("utf-8")
+    m = re.search(r"^ENTRYPOINT\s+(\[.*\])\s*$", dockerfile, re.M)
+    assert m, "Dockerfile has no exec-form ENTRYPOINT"
+    entrypoint: list[str] = json.loads(m.group(1))
+    args = YAML(typ="safe").load((REPO / "action.yml").read_text("utf-8"))["runs"]["args"]
+    exe = shutil.which(entrypoint[0])
+    head = [exe] if exe else [sys.executable, "-m", "bot"]  # not installed as a script here
+    return [*head, *entrypoint[1:], *args]
 
 
 def read_outputs(path: Path) -> dict[str, str]:
@@ -77,7 +93,7 @@ def run_action(
     )
     env.update({f"INPUT_{k.upper().replace('_', '-')}": v for k, v in inputs.items()})
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "action"],
+        container_argv(),  # as `docker run IMAGE action` would start it
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -1,0 +1,30 @@
+"""``fluxbot serve`` and ``fluxbot action`` on the command line (no server started)."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from bot.cli import main
+
+
+def test_serve_refuses_to_start_without_a_webhook_secret() -> None:
+    result = CliRunner().invoke(
+        main,
+        ["serve", "--port", "0"],
+        env={"FLUXBOT_GITHUB_WEBHOOK_SECRET": "", "FLUXBOT_GITLAB_WEBHOOK_SECRET": ""},
+    )
+    assert result.exit_code == 1
+    assert "no webhook secret" in result.output
+
+
+def test_serve_help_and_usage_errors() -> None:
+    runner = CliRunner()
+    out = runner.invoke(main, ["serve", "--help"])
+    assert out.exit_code == 0 and "--host" in out.output and "127.0.0.1" in out.output
+    assert runner.invoke(main, ["serve", "--port", "99999"]).exit_code == 2
+
+
+def test_action_without_a_repository_fails_with_an_annotation() -> None:
+    result = CliRunner().invoke(main, ["action"], env={"GITHUB_REPOSITORY": "", "INPUT_TOKEN": "x"})
+    assert result.exit_code == 1
+    assert "::error::fluxbot: GITHUB_REPOSITORY is not set" in result.output
