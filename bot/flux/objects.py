@@ -17,157 +17,80 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from bot.errors import ManifestError
+from bot.flux.base import (
+    _T,
+    HELM_GROUP,
+    IMAGE_GROUP,
+    KUSTOMIZE_GROUP,
+    SOURCE_EXT_GROUP,
+    SOURCE_GROUP,
+    FluxObject,
+    KustomizationKey,
+    ObjectKey,
+    SourceRef,
+    _base,
+    _list,
+    _map,
+    _spec,
+    _str,
+    api_group,
+    clean_path,
+    object_key,
+)
+from bot.flux.kustomizefile import KUSTOMIZATION_FILES, KustomizeFile, inferred_namespace
+from bot.flux.sources import (
+    ArtifactGenerator,
+    CopyRule,
+    ExternalArtifact,
+    GitRepository,
+    HelmChart,
+    HelmRepository,
+    OCIRepository,
+    OutputArtifact,
+)
 
-IMAGE_GROUP = "image.toolkit.fluxcd.io"
-KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io"
-HELM_GROUP = "helm.toolkit.fluxcd.io"
-SOURCE_GROUP = "source.toolkit.fluxcd.io"
-SOURCE_EXT_GROUP = "source.extensions.fluxcd.io"
-
-
-@dataclass(frozen=True, order=True)
-class ObjectKey:
-    """Identity of a Kubernetes object: ``(group, kind, namespace, name)``; core group is ``""``."""
-
-    group: str
-    kind: str
-    namespace: str
-    name: str
-
-    @property
-    def ref(self) -> str:
-        """``namespace/name`` (just ``name`` for cluster-scoped objects)."""
-        return f"{self.namespace}/{self.name}" if self.namespace else self.name
-
-    def __str__(self) -> str:
-        return f"{self.kind}/{self.ref}"
-
-
-KustomizationKey = ObjectKey
-
-
-def api_group(api_version: str) -> str:
-    """``apps/v1`` → ``apps``; ``v1`` → ``""``."""
-    return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
-
-
-def object_key(doc: Mapping[str, Any], default_namespace: str = "") -> ObjectKey:
-    """The identity of any Kubernetes object document."""
-    meta = doc.get("metadata") or {}
-    return ObjectKey(
-        api_group(str(doc.get("apiVersion") or "")),
-        str(doc.get("kind") or ""),
-        str(meta.get("namespace") or default_namespace) if isinstance(meta, Mapping) else "",
-        str(meta.get("name") or "") if isinstance(meta, Mapping) else "",
-    )
-
-
-@dataclass(frozen=True)
-class SourceRef:
-    """A ``sourceRef``/``chartRef``: kind, name and namespace (defaulted to the referrer's)."""
-
-    kind: str
-    name: str
-    namespace: str
-
-    @classmethod
-    def parse(cls, raw: Any, default_namespace: str, what: str = "sourceRef") -> SourceRef:
-        if not isinstance(raw, Mapping) or not raw.get("kind") or not raw.get("name"):
-            raise ValueError(f"{what} must be a mapping with kind and name")
-        return cls(
-            str(raw["kind"]), str(raw["name"]), str(raw.get("namespace") or default_namespace)
-        )
-
-
-@dataclass(frozen=True)
-class FluxObject:
-    """Fields common to every Flux kind; ``raw`` is the document as loaded."""
-
-    GROUP: ClassVar[str] = ""
-    KIND: ClassVar[str] = ""
-
-    key: ObjectKey
-    file: str
-    index: int
-    raw: Mapping[str, Any] = field(compare=False, hash=False, repr=False)
-
-    @property
-    def name(self) -> str:
-        return self.key.name
-
-    @property
-    def namespace(self) -> str:
-        return self.key.namespace
-
-    @property
-    def spec(self) -> Mapping[str, Any]:
-        spec = self.raw.get("spec")
-        return spec if isinstance(spec, Mapping) else {}
-
-    @property
-    def where(self) -> str:
-        return f"{self.file} (document {self.index + 1})"
-
-
-_T = TypeVar("_T", bound=FluxObject)
-
-
-def _base(cls: type[_T], doc: Any, path: str, index: int, namespace: str) -> dict[str, Any]:
-    if not isinstance(doc, Mapping):
-        raise ValueError("document is not a mapping")
-    if api_group(str(doc.get("apiVersion") or "")) != cls.GROUP or doc.get("kind") != cls.KIND:
-        raise ValueError(f"not a {cls.GROUP} {cls.KIND}")
-    meta = doc.get("metadata")
-    if not isinstance(meta, Mapping) or not meta.get("name"):
-        raise ValueError("metadata.name is missing")
-    spec = doc.get("spec")
-    if spec is not None and not isinstance(spec, Mapping):
-        raise ValueError("spec must be a mapping")
-    key = object_key(doc, namespace)
-    return {"key": key, "file": path, "index": index, "raw": doc}
-
-
-def _str(spec: Mapping[str, Any], name: str, *, required: bool = False) -> str:
-    value = spec.get(name)
-    if value is None:
-        if required:
-            raise ValueError(f"spec.{name} is required")
-        return ""
-    if not isinstance(value, str | int | float | bool):
-        raise ValueError(f"spec.{name} must be a string")
-    return str(value)
-
-
-def _map(spec: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = spec.get(name)
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ValueError(f"spec.{name} must be a mapping")
-    return value
-
-
-def _list(spec: Mapping[str, Any], name: str) -> tuple[Any, ...]:
-    value = spec.get(name)
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise ValueError(f"spec.{name} must be a list")
-    return tuple(value)
-
-
-def _spec(doc: Mapping[str, Any]) -> Mapping[str, Any]:
-    spec = doc.get("spec")
-    return spec if isinstance(spec, Mapping) else {}
-
-
-def clean_path(path: str) -> str:
-    """Normalise a Flux ``spec.path`` (``./apps/`` → ``apps``; root → ``""``)."""
-    norm = posixpath.normpath("/" + (path or "").strip()).lstrip("/")
-    return "" if norm in (".", "") else norm
+__all__ = [
+    "HELM_GROUP",
+    "IMAGE_GROUP",
+    "KINDS",
+    "KUSTOMIZATION_FILES",
+    "KUSTOMIZE_GROUP",
+    "SOURCE_EXT_GROUP",
+    "SOURCE_GROUP",
+    "ArtifactGenerator",
+    "CopyRule",
+    "ExternalArtifact",
+    "FluxObject",
+    "FluxObjects",
+    "GitRepository",
+    "HelmChart",
+    "HelmRelease",
+    "HelmRepository",
+    "ImagePolicy",
+    "ImageRepository",
+    "ImageUpdateAutomation",
+    "Kustomization",
+    "KustomizationKey",
+    "KustomizeFile",
+    "Loader",
+    "OCIRepository",
+    "ObjectKey",
+    "OutputArtifact",
+    "ParseProblem",
+    "PlainObject",
+    "SourceRef",
+    "SubstituteRef",
+    "api_group",
+    "caching_loader",
+    "clean_path",
+    "inferred_namespace",
+    "object_key",
+    "parse_document",
+    "parse_tree",
+]
 
 
 @dataclass(frozen=True)
@@ -343,145 +266,6 @@ class HelmRelease(FluxObject):
         )
 
 
-@dataclass(frozen=True)
-class GitRepository(FluxObject):
-    GROUP: ClassVar[str] = SOURCE_GROUP
-    KIND: ClassVar[str] = "GitRepository"
-    url: str = ""
-    ref: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-    @classmethod
-    def parse(cls, doc: Any, path: str = "", index: int = 0, namespace: str = "") -> GitRepository:
-        base = _base(cls, doc, path, index, namespace)
-        spec = _spec(doc)
-        return cls(**base, url=_str(spec, "url", required=True), ref=_map(spec, "ref"))
-
-
-@dataclass(frozen=True)
-class OCIRepository(FluxObject):
-    GROUP: ClassVar[str] = SOURCE_GROUP
-    KIND: ClassVar[str] = "OCIRepository"
-    url: str = ""
-    ref: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-    @classmethod
-    def parse(cls, doc: Any, path: str = "", index: int = 0, namespace: str = "") -> OCIRepository:
-        base = _base(cls, doc, path, index, namespace)
-        spec = _spec(doc)
-        return cls(**base, url=_str(spec, "url", required=True), ref=_map(spec, "ref"))
-
-
-@dataclass(frozen=True)
-class HelmRepository(FluxObject):
-    GROUP: ClassVar[str] = SOURCE_GROUP
-    KIND: ClassVar[str] = "HelmRepository"
-    url: str = ""
-    type: str = "default"
-
-    @classmethod
-    def parse(cls, doc: Any, path: str = "", index: int = 0, namespace: str = "") -> HelmRepository:
-        base = _base(cls, doc, path, index, namespace)
-        spec = _spec(doc)
-        return cls(**base, url=_str(spec, "url"), type=_str(spec, "type") or "default")
-
-
-@dataclass(frozen=True)
-class HelmChart(FluxObject):
-    GROUP: ClassVar[str] = SOURCE_GROUP
-    KIND: ClassVar[str] = "HelmChart"
-    chart: str = ""
-    version: str = ""
-    source_ref: SourceRef = field(default_factory=lambda: SourceRef("", "", ""))
-
-    @classmethod
-    def parse(cls, doc: Any, path: str = "", index: int = 0, namespace: str = "") -> HelmChart:
-        base = _base(cls, doc, path, index, namespace)
-        spec = _spec(doc)
-        return cls(
-            **base,
-            chart=_str(spec, "chart", required=True),
-            version=_str(spec, "version"),
-            source_ref=SourceRef.parse(spec.get("sourceRef"), base["key"].namespace),
-        )
-
-
-@dataclass(frozen=True)
-class ExternalArtifact(FluxObject):
-    GROUP: ClassVar[str] = SOURCE_GROUP
-    KIND: ClassVar[str] = "ExternalArtifact"
-    source_ref: SourceRef | None = None
-
-    @classmethod
-    def parse(
-        cls, doc: Any, path: str = "", index: int = 0, namespace: str = ""
-    ) -> ExternalArtifact:
-        base = _base(cls, doc, path, index, namespace)
-        raw = _spec(doc).get("sourceRef")
-        ref = SourceRef.parse(raw, base["key"].namespace) if raw else None
-        return cls(**base, source_ref=ref)
-
-
-@dataclass(frozen=True)
-class CopyRule:
-    """One ArtifactGenerator copy operation: ``@alias/glob`` → ``@artifact/dest``."""
-
-    source: str
-    pattern: str
-    to: str
-    exclude: tuple[str, ...] = ()
-    strategy: str = "Overwrite"
-
-
-@dataclass(frozen=True)
-class OutputArtifact:
-    name: str
-    copy: tuple[CopyRule, ...]
-
-
-@dataclass(frozen=True)
-class ArtifactGenerator(FluxObject):
-    GROUP: ClassVar[str] = SOURCE_EXT_GROUP
-    KIND: ClassVar[str] = "ArtifactGenerator"
-    sources: Mapping[str, SourceRef] = field(default_factory=dict, compare=False, hash=False)
-    artifacts: tuple[OutputArtifact, ...] = ()
-
-    @classmethod
-    def parse(
-        cls, doc: Any, path: str = "", index: int = 0, namespace: str = ""
-    ) -> ArtifactGenerator:
-        base = _base(cls, doc, path, index, namespace)
-        ns = base["key"].namespace
-        spec = _spec(doc)
-        sources: dict[str, SourceRef] = {}
-        for src in _list(spec, "sources"):
-            if not isinstance(src, Mapping) or not src.get("alias"):
-                raise ValueError("spec.sources items need an alias")
-            sources[str(src["alias"])] = SourceRef.parse(src, ns, "spec.sources[]")
-        artifacts = []
-        for art in _list(spec, "artifacts"):
-            if not isinstance(art, Mapping) or not art.get("name"):
-                raise ValueError("spec.artifacts items need a name")
-            rules = []
-            for rule in art.get("copy") or []:
-                if not isinstance(rule, Mapping):
-                    raise ValueError("spec.artifacts[].copy items must be mappings")
-                src, to = str(rule.get("from") or ""), str(rule.get("to") or "")
-                if not src.startswith("@") or "/" not in src or not to.startswith("@artifact"):
-                    raise ValueError(f"bad copy rule from={src!r} to={to!r}")
-                alias, pattern = src[1:].split("/", 1)
-                rules.append(
-                    CopyRule(
-                        alias,
-                        pattern,
-                        to[len("@artifact") :].lstrip("/") if to != "@artifact" else "",
-                        tuple(str(x) for x in rule.get("exclude") or ()),
-                        str(rule.get("strategy") or "Overwrite"),
-                    )
-                )
-            artifacts.append(OutputArtifact(str(art["name"]), tuple(rules)))
-        return cls(**base, sources=sources, artifacts=tuple(artifacts))
-
-
 KINDS: tuple[type[FluxObject], ...] = (
     ImageRepository,
     ImagePolicy,
@@ -521,87 +305,6 @@ class PlainObject:
     file: str
     index: int
     raw: Mapping[str, Any] = field(compare=False, hash=False, repr=False)
-
-
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-
-
-@dataclass(frozen=True)
-class KustomizeFile:
-    """The parts of a ``kustomization.yaml`` that say which files it reads."""
-
-    dir: str
-    path: str
-    namespace: str = ""
-    resources: tuple[str, ...] = ()
-    components: tuple[str, ...] = ()
-    patch_files: tuple[str, ...] = ()
-    other_files: tuple[str, ...] = ()
-
-    @classmethod
-    def parse(cls, doc: Any, path: str) -> KustomizeFile:
-        """Entries stay relative to the file's directory (resolve with :meth:`resolve`)."""
-        if not isinstance(doc, Mapping):
-            raise ValueError("not a mapping")
-
-        def strings(name: str) -> list[str]:
-            value = doc.get(name) or []
-            return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-        patches = [
-            str(p["path"])
-            for name in ("patches", "patchesJson6902")
-            for p in doc.get(name) or []
-            if isinstance(p, Mapping) and isinstance(p.get("path"), str)
-        ]
-        patches += [p for p in strings("patchesStrategicMerge") if "\n" not in p]
-        others = strings("crds") + strings("configurations")
-        for gen in list(doc.get("configMapGenerator") or []) + list(
-            doc.get("secretGenerator") or []
-        ):
-            if not isinstance(gen, Mapping):
-                continue
-            for item in list(gen.get("files") or []) + list(gen.get("envs") or []):
-                others.append(str(item).split("=", 1)[-1])
-            if isinstance(gen.get("env"), str):
-                others.append(gen["env"])
-        base = posixpath.dirname(path)
-        return cls(
-            dir="" if base == "." else base,
-            path=path,
-            namespace=str(doc.get("namespace") or ""),
-            resources=tuple(strings("resources") + strings("bases")),
-            components=tuple(strings("components")),
-            patch_files=tuple(patches),
-            other_files=tuple(others),
-        )
-
-    @staticmethod
-    def resolve(directory: str, entry: str) -> str | None:
-        """``entry`` relative to ``directory``; ``None`` for URLs and paths leaving the root."""
-        if "://" in entry or entry.startswith(("github.com/", "git@")):
-            return None
-        joined = posixpath.normpath(posixpath.join(directory or ".", entry))
-        if joined.startswith("../") or joined == "..":
-            return None
-        return "" if joined == "." else joined
-
-
-def _dir_of(path: str) -> str:
-    d = posixpath.dirname(path)
-    return "" if d == "." else d
-
-
-def inferred_namespace(path: str, kustomize: Mapping[str, KustomizeFile]) -> str:
-    """The ``namespace:`` of the nearest enclosing kustomization that sets one, or ``""``."""
-    d = _dir_of(path)
-    while True:
-        kf = kustomize.get(d)
-        if kf is not None and kf.namespace:
-            return kf.namespace
-        if not d:
-            return ""
-        d = _dir_of(d)
 
 
 @dataclass(frozen=True)
