@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from bot.cli.app import main
-from bot.errors import ConfigError
+from bot.errors import BotError, ConfigError
 from bot.flux.helm import HelmSettings
 from bot.flux.render import RenderSettings
 from bot.jobs.preview import PreviewOptions, run_preview
@@ -60,6 +60,11 @@ DIFF_EXIT = 3
     help="Render every Kustomization, not only the affected ones.",
 )
 @click.option(
+    "--repo-url",
+    multiple=True,
+    help="URL of this repository, to recognise its GitRepository objects [origin's URL].",
+)
+@click.option(
     "--helm/--no-helm",
     "helm",
     default=None,
@@ -83,6 +88,7 @@ def diff_command(
     exit_code: bool,
     timeout: float,
     render_all: bool,
+    repo_url: tuple[str, ...],
     helm: bool | None,
     allow_chart_host: tuple[str, ...],
     plain_http_host: tuple[str, ...],
@@ -101,8 +107,11 @@ def diff_command(
         plain_http_hosts=plain_http_host,
         timeout=timeout,
     )
+    urls = repo_url or _origin_url(top)
     options = PreviewOptions(
-        render=RenderSettings(timeout=timeout, helm=helm_settings), render_all=render_all
+        render=RenderSettings(timeout=timeout, helm=helm_settings),
+        render_all=render_all,
+        repo_urls=urls,
     )
     result = run_preview(base_tree, head_tree, changed, options)
     if fmt == "json":
@@ -113,3 +122,12 @@ def diff_command(
         sys.stdout.write(diff_text(result))
     if exit_code and not result.empty:
         sys.exit(DIFF_EXIT)
+
+
+def _origin_url(repo: Path) -> tuple[str, ...]:
+    """The ``origin`` remote's URL, if any (a GitRepository with that URL is this repository)."""
+    try:
+        url = git(repo, "config", "--get", "remote.origin.url").decode().strip()
+    except BotError:
+        return ()
+    return (url,) if url else ()

@@ -98,3 +98,18 @@ def test_substitute_from_configmap_is_an_input() -> None:
     assert [n.label for n in graph.nodes] == ["flux-system/apps"]  # foreign source skipped
     assert graph.affected(["clusters/vars.yaml"]) == {graph.nodes[0].key}
     assert graph.owner("apps/cm.yaml") == "flux-system/apps"
+
+
+def test_repository_recognised_by_url() -> None:
+    tree = {
+        "flux/repo.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+        "metadata: {name: home-ops, namespace: flux-system}\n"
+        "spec: {url: 'https://github.com/me/home-ops'}\n",
+        "flux/ks.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        "metadata: {name: apps, namespace: flux-system}\nspec:\n  path: ./apps\n"
+        "  sourceRef: {kind: GitRepository, name: home-ops}\n",
+        "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    }
+    assert FluxGraph.from_tree(tree).owner("apps/cm.yaml") is None
+    for url in ("git@github.com:me/home-ops.git", "https://github.com/me/home-ops/"):
+        assert FluxGraph.from_tree(tree, [url]).owner("apps/cm.yaml") == "flux-system/apps"
