@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -200,6 +201,8 @@ async def _lifecycle(
     metrics = await (await client.get("/metrics")).text()
     assert 'fluxbot_jobs_total{kind="update",outcome="ok"}' in metrics
     assert 'fluxbot_pull_requests_total{action="opened",forge="github"} 2.0' in metrics
+    assert re.search(r'fluxbot_registry_requests_total\{kind="tags"\} [1-9]', metrics), metrics
+    assert "fluxbot_job_seconds_bucket" in metrics and "fluxbot_webhook_delivery_seconds" in metrics
 
 
 def _free_port() -> int:
