@@ -184,6 +184,9 @@ class RegistryClient:
         tags = await self.all_tags(image, progress=progress)
         if excluded is None:
             return tags
+        if exclusion is None or tuple(exclusion) == FLUX_DEFAULT_EXCLUSION:
+            # the default ^.*\.sig$ in plain Python: re2's per-call overhead is ~5 µs a tag
+            return [t for t in tags if not (t.endswith(".sig") and "\n" not in t)]
         search = excluded.search
         return [t for t in tags if not search(t)]
 

@@ -10,9 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.errors import AuthError, ConfigError, RegistryError, UnsafeURLError
 from bot.registry import Credentials, RegistryClient
+from bot.registry.client import compile_exclusion
 from bot.registry.protocol import ACCEPT, OCI_MANIFEST
 
 REG = "registry.example.com"
@@ -247,3 +250,19 @@ async def test_token_refused_is_auth_error() -> None:
     async with client(httpx.MockTransport(handler)) as c:
         with pytest.raises(AuthError, match="refused anonymous access"):
             await c.tags(f"{REG}/a")
+
+
+@given(st.lists(st.text(alphabet="ab.sig\n-_0", max_size=8), max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_default_exclusion_fast_path_equals_re2(tags: list[str]) -> None:
+    excluded = compile_exclusion(None)
+    expected = [t for t in tags if not excluded.search(t)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"tags": tags})
+
+    async def run() -> list[str]:
+        async with client(httpx.MockTransport(handler)) as c:
+            return await c.tags(f"{REG}/a")
+
+    assert asyncio.run(run()) == list(dict.fromkeys(expected))
