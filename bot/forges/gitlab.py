@@ -14,13 +14,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import gitlab
 
 from bot.errors import ConfigError, ForgeError
-from bot.forges.base import Reaction, StatusState, is_yaml
+from bot.forges.base import Forge, Reaction, StatusState, is_yaml
+from bot.forges.gitlab_archive import ArchiveUnusable, read_archive
 from bot.forges.gitlab_client import GitLabPool, forge_error, status_of
+from bot.forges.gitlab_model import FROM_GITLAB, TO_GITLAB, merge_request, same_project
 from bot.log import get_logger
 from bot.model import BRANCH_PREFIX, PRState, PullRequest
 from bot.settings import Settings
@@ -28,42 +30,6 @@ from bot.settings import Settings
 log = get_logger(__name__)
 T = TypeVar("T")
 WRITE_ACCESS = 30  # Developer
-
-_MR_STATE = {"opened": PRState.OPEN, "locked": PRState.OPEN, "closed": PRState.CLOSED}
-_TO_GITLAB = {
-    StatusState.PENDING: "pending",
-    StatusState.SUCCESS: "success",
-    StatusState.FAILURE: "failed",
-    StatusState.ERROR: "failed",
-}
-_FROM_GITLAB = {
-    "success": StatusState.SUCCESS,
-    "failed": StatusState.FAILURE,
-    "canceled": StatusState.ERROR,
-    "skipped": StatusState.ERROR,
-}
-
-
-def _pr(attrs: Mapping[str, Any]) -> PullRequest:
-    state = PRState.MERGED if attrs.get("state") == "merged" else None
-    author = attrs.get("author") or {}
-    return PullRequest(
-        number=int(attrs["iid"]),
-        branch=str(attrs.get("source_branch", "")),
-        base=str(attrs.get("target_branch", "")),
-        title=str(attrs.get("title") or ""),
-        body=str(attrs.get("description") or ""),
-        state=state or _MR_STATE.get(str(attrs.get("state")), PRState.CLOSED),
-        head_sha=str(attrs.get("sha") or ""),
-        merge_sha=attrs.get("merge_commit_sha") or attrs.get("squash_commit_sha") or None,
-        url=str(attrs.get("web_url") or ""),
-        author=str(author.get("username", "")) if isinstance(author, Mapping) else "",
-        labels=tuple(str(label) for label in attrs.get("labels") or ()),
-    )
-
-
-def _same_project(attrs: Mapping[str, Any]) -> bool:
-    return attrs.get("source_project_id") == attrs.get("target_project_id")
 
 
 class GitLabForge:
@@ -78,11 +44,13 @@ class GitLabForge:
         *,
         default_branch: str | None = None,
         assignees: Sequence[str] = (),
+        archive: bool = True,
     ) -> None:
         self.repo = repo
         self._pool = pool
         self._default = default_branch
         self._assignees = tuple(assignees)
+        self._archive = archive
         self._me: str | None = None
         self._user_ids: dict[str, int | None] = {}
 
@@ -131,33 +99,71 @@ class GitLabForge:
 
         return await self._maybe("get branch", get)
 
-    async def _raw(self, path: str, ref: str) -> str | None:
-        def raw(p: Any) -> str:
-            data = p.files.raw(file_path=path, ref=ref)
-            return bytes(data).decode("utf-8")
+    async def _raw(self, path: str, ref: str) -> bytes | None:
+        def raw(p: Any) -> bytes:
+            return bytes(p.files.raw(file_path=path, ref=ref))
 
         return await self._maybe(f"read {path}", raw)
 
+    async def _text(self, path: str, ref: str) -> str | None:
+        """A file's text for comparisons (undecodable bytes kept as surrogates), None if absent."""
+        data = await self._raw(path, ref)
+        return None if data is None else data.decode("utf-8", "surrogateescape")
+
     async def read_tree(self, ref: str, want: Callable[[str], bool] = is_yaml) -> dict[str, str]:
+        """The wanted files at ``ref``: one archive download, else the tree and one GET per file."""
+        if self._archive:
+
+            def archive(gl: gitlab.Gitlab) -> dict[str, str]:
+                project = gl.projects.get(self.repo, lazy=True)
+                chunks = project.repository_archive(
+                    sha=ref,
+                    streamed=True,
+                    iterator=True,
+                    chunk_size=64 * 1024,
+                    obey_rate_limit=False,  # 5/min on gitlab.com: fall back rather than wait
+                )
+                return read_archive(chunks, want)
+
+            try:
+                return await self._pool.run(archive)
+            except Exception as exc:
+                # Rate-limited, too large, refused or malformed: the per-file path still works
+                # (and reports a real failure such as a missing ref properly).
+                self._archive = False
+                reason = str(exc) if isinstance(exc, ArchiveUnusable) else type(exc).__name__
+                status = status_of(exc)
+                log.info("gitlab.archive_fallback", repo=self.repo, status=status, reason=reason)
+        return await self._read_tree_files(ref, want)
+
+    async def _read_tree_files(self, ref: str, want: Callable[[str], bool]) -> dict[str, str]:
         def tree(p: Any) -> list[str]:
             items = p.repository_tree(ref=ref, recursive=True, get_all=True, per_page=100)
             return [str(i["path"]) for i in items if i.get("type") == "blob"]
 
         paths = [path for path in await self._call("list tree", tree) if want(path)]
-        texts = await asyncio.gather(*(self._raw(path, ref) for path in paths))
-        return {path: text for path, text in zip(paths, texts, strict=True) if text is not None}
+        blobs = await asyncio.gather(*(self._raw(path, ref) for path in paths))
+        out: dict[str, str] = {}
+        for path, data in zip(paths, blobs, strict=True):
+            if data is None:
+                continue
+            try:
+                out[path] = data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue  # not text: nothing fluxbot can plan in it
+        return out
 
     async def ensure_branch(
         self, branch: str, base_sha: str, files: Mapping[str, str], message: str
     ) -> str:
         current = await self._branch_commit(branch)
         if current is not None and list(current.get("parent_ids") or ()) == [base_sha]:
-            on_branch = await asyncio.gather(*(self._raw(p, current["id"]) for p in files))
+            on_branch = await asyncio.gather(*(self._text(p, current["id"]) for p in files))
             if all(have == want for have, want in zip(on_branch, files.values(), strict=True)):
                 return str(current["id"])
         if current is not None and not branch.startswith(BRANCH_PREFIX):
             raise ForgeError(f"gitlab: refusing to force-move {branch!r} (not a fluxbot branch)")
-        on_base = await asyncio.gather(*(self._raw(p, base_sha) for p in files))
+        on_base = await asyncio.gather(*(self._text(p, base_sha) for p in files))
         actions = [
             {"action": "create" if old is None else "update", "file_path": path, "content": text}
             for (path, text), old in zip(files.items(), on_base, strict=True)
@@ -192,9 +198,9 @@ class GitLabForge:
             return [dict(m.attributes) for m in found]
 
         return [
-            _pr(a)
+            merge_request(a)
             for a in await self._call("list merge requests", mrs)
-            if str(a.get("source_branch", "")).startswith(BRANCH_PREFIX) and _same_project(a)
+            if str(a.get("source_branch", "")).startswith(BRANCH_PREFIX) and same_project(a)
         ]
 
     async def _open_mr(self, branch: str, base: str) -> dict[str, Any] | None:
@@ -204,7 +210,7 @@ class GitLabForge:
             )
             return [dict(m.attributes) for m in found]
 
-        mine = [a for a in await self._call("find merge request", find) if _same_project(a)]
+        mine = [a for a in await self._call("find merge request", find) if same_project(a)]
         return mine[0] if mine else None
 
     async def _user_id(self, username: str) -> int | None:
@@ -251,7 +257,7 @@ class GitLabForge:
                 attrs = await self._call(
                     "create merge request", lambda p: p.mergerequests.create(data).attributes
                 )
-                return _pr(attrs), True
+                return merge_request(attrs), True
             except ForgeError as exc:
                 # 409: another run created it between our lookup and our create.
                 existing = await self._open_mr(branch, base)
@@ -267,7 +273,7 @@ class GitLabForge:
             changes["add_labels"] = ",".join(missing)  # keep labels people added
         if changes:
             existing = await self._update_mr(int(existing["iid"]), changes)
-        return _pr(existing), False
+        return merge_request(existing), False
 
     async def _update_mr(self, number: int, changes: dict[str, Any]) -> dict[str, Any]:
         def update(p: Any) -> dict[str, Any]:
@@ -290,7 +296,7 @@ class GitLabForge:
         attrs = await self._call(
             f"get merge request !{number}", lambda p: p.mergerequests.get(number).attributes
         )
-        return _pr(attrs)
+        return merge_request(attrs)
 
     # -- notes, emoji, members, statuses ----------------------------------------------------
 
@@ -362,7 +368,7 @@ class GitLabForge:
         self, sha: str, context: str, state: StatusState, description: str, url: str | None = None
     ) -> None:
         data: dict[str, Any] = {
-            "state": _TO_GITLAB[state],
+            "state": TO_GITLAB[state],
             "name": context,
             "description": description[:255],
         }
@@ -387,7 +393,7 @@ class GitLabForge:
         latest: dict[str, tuple[int, StatusState]] = {}
         for status in await self._call("list statuses", statuses):
             name, sid = str(status.get("name", "default")), int(status.get("id", 0))
-            state = _FROM_GITLAB.get(str(status.get("status")), StatusState.PENDING)
+            state = FROM_GITLAB.get(str(status.get("status")), StatusState.PENDING)
             if name not in latest or sid > latest[name][0]:
                 latest[name] = (sid, state)
         return {name: state for name, (_sid, state) in latest.items()}
@@ -414,3 +420,9 @@ async def open_forge(
         yield GitLabForge(repo, pool, default_branch=default_branch)
     finally:
         await asyncio.get_running_loop().run_in_executor(None, pool.close)
+
+
+if TYPE_CHECKING:
+
+    def _implements_forge(forge: GitLabForge) -> Forge:
+        return forge  # mypy checks GitLabForge against the Forge protocol here

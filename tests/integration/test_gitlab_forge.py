@@ -49,13 +49,27 @@ async def test_repository_reads(gitlab: FakeGitLab, project: str, gitlab_forge: 
     assert all(c.path.startswith(f"/projects/{REPO}") for c in gitlab.calls("GET", "/projects/"))
 
 
-async def test_tree_pagination(gitlab: FakeGitLab, gitlab_forge: Opener) -> None:
+async def test_tree_from_one_archive_or_paginated_files(
+    gitlab: FakeGitLab, gitlab_forge: Opener
+) -> None:
     many = {f"apps/f{i:03}.yaml": f"n: {i}\n" for i in range(250)}
+    many["apps/binary.yaml"] = "\udcff\udcfe not utf-8"
     gitlab.add_project("g/big", many)
+    text = {k: v for k, v in many.items() if k != "apps/binary.yaml"}
     async with gitlab_forge("g/big") as forge:
-        tree = await forge.read_tree("main")
-    assert tree == many
-    assert len(gitlab.calls("GET", "/repository/tree$")) == 3  # 100 per page
+        assert await forge.read_tree("main") == text
+        assert gitlab.archive_requests == 1
+        assert gitlab.calls("GET", "/repository/(tree|files)") == []  # one request in all
+    # archives are limited to 5/min on gitlab.com: a 429 falls back at once, without waiting
+    gitlab.fail_next("GET", r"/repository/archive", 429, {"Retry-After": "30"})
+    async with gitlab_forge("g/big") as forge:
+        started = time.monotonic()
+        assert await forge.read_tree("main") == text
+        assert time.monotonic() - started < 10
+        assert len(gitlab.calls("GET", "/repository/tree$")) == 3  # 100 per page
+        assert len(gitlab.calls("GET", "/repository/files/")) == 251
+        await forge.read_tree("main")  # this forge does not try the archive again
+    assert len(gitlab.calls("GET", "/repository/archive")) == 2  # one per forge
 
 
 async def test_ensure_branch_one_commit_then_idempotent_then_forced(

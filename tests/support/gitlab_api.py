@@ -7,8 +7,9 @@ Grape layer would and records it, and the ``gitlab`` fixture fails the test at t
 actions; list the statuses of a commit; set the pipeline status of a commit), merge_requests.md
 (list project MRs; get, create, update MR), notes.md (list/create/modify MR notes),
 emoji_reactions.md (award emoji on notes), members.md (list all members, incl. inherited),
-repositories.md (list repository tree), repository_files.md (get raw file), branches.md,
-projects.md, users.md (list users by username; get the current user), rest/index.md (pagination).
+repositories.md (list repository tree; get file archive), repository_files.md (get raw file),
+branches.md, projects.md, users.md (list users by username; get the current user),
+rest/index.md (pagination).
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "GET /projects/:id/repository/files/:file_path/raw": Endpoint(
         optional={"ref": "str", "lfs": "bool"}
+    ),
+    "GET /projects/:id/repository/archive": Endpoint(
+        optional={
+            "sha": "str",
+            "path": "str",
+            "include_lfs_blobs": "bool",
+            "exclude_paths": "str",
+        }
     ),
     "GET /projects/:id/repository/branches/:branch": Endpoint(),
     "DELETE /projects/:id/repository/branches/:branch": Endpoint(),

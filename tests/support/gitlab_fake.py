@@ -113,6 +113,7 @@ class FakeGitLab:
         self.received: list[Call] = []
         self.failures: list[tuple[str, re.Pattern[str], int, dict[str, str], Any]] = []
         self.rate_headers: dict[str, str] = {}
+        self.archive_requests = 0
         self.latency = 0.0  # seconds added to every answer (benchmarks)
         self.hangs: list[tuple[str, re.Pattern[str], float]] = []
         self.hung = False  # a request matched ``hang_next`` and is being held
@@ -316,9 +317,8 @@ class FakeGitLab:
         status, payload, headers = result
         headers = {**self.rate_headers, **headers}
         if isinstance(payload, bytes):
-            return web.Response(
-                body=payload, status=status, headers=headers, content_type="text/plain"
-            )
+            headers = {"Content-Type": "text/plain; charset=utf-8", **headers}
+            return web.Response(body=payload, status=status, headers=headers)
         if payload is None:
             return web.Response(status=status, headers=headers)
         return web.json_response(payload, status=status, headers=headers)

@@ -7,6 +7,8 @@ unencoded one does not match any route here, exactly as it would 404 on GitLab.
 
 from __future__ import annotations
 
+import io
+import tarfile
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlencode
@@ -173,7 +175,41 @@ def _raw(fake: FakeGitLab, p: Project, rest: list[str], raw: str, q: Any, b: Any
         text = None
     if text is None:
         raise HttpError(404, "404 File Not Found")
-    return 200, text.encode(), {}
+    return 200, text.encode("utf-8", "surrogateescape"), {}
+
+
+ARCHIVE_FORMATS = ("archive", "archive.tar.gz")
+
+
+def _archive(fake: FakeGitLab, p: Project, rest: list[str], raw: str, q: Any, b: Any) -> Result:
+    """``tar.gz`` of the tree under ``<name>-<sha>-<sha>/``, as GitLab's ``git archive`` makes."""
+    params = _params("GET /projects/:id/repository/archive", q, b)
+    if rest[1] not in ARCHIVE_FORMATS:
+        raise Violation(f"archive format {rest[1]} not supported by the fake")
+    fake.archive_requests += 1
+    try:
+        sha = _sha(p, params.get("sha"))
+    except HttpError:
+        raise HttpError(404, "404 Not Found") from None
+    top = f"{p.path.rsplit('/', 1)[-1]}-{sha}-{sha}"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+        tar.pax_headers = {"comment": sha}
+        dirs = {top}
+        for path, text in sorted(p.commits[sha].tree.items()):
+            parts = path.split("/")
+            for depth in range(1, len(parts)):
+                name = "/".join([top, *parts[:depth]])
+                if name not in dirs:
+                    dirs.add(name)
+                    info = tarfile.TarInfo(name)
+                    info.type = tarfile.DIRTYPE
+                    tar.addfile(info)
+            data = text.encode("utf-8", "surrogateescape")
+            info = tarfile.TarInfo(f"{top}/{path}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return 200, buffer.getvalue(), {"Content-Type": "application/octet-stream"}
 
 
 def _branch(fake: FakeGitLab, p: Project, rest: list[str], raw: str, q: Any, b: Any) -> Result:
@@ -476,6 +512,7 @@ _PROJECT_ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", ""): _get_project,
     ("GET", "repository/tree"): _tree,
     ("GET", "repository/files/:/raw"): _raw,
+    ("GET", "repository/:"): _archive,
     ("GET", "repository/branches/:"): _get_branch,
     ("DELETE", "repository/branches/:"): _delete_branch,
     ("POST", "repository/commits"): _create_commit,
