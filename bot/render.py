@@ -97,7 +97,7 @@ def _summary(preview: PreviewDiff) -> list[str]:
 def diff_comment(preview: PreviewDiff, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     """Markdown for the sticky preview comment, never longer than ``max_chars``."""
     max_chars = min(max_chars, GITHUB_COMMENT_LIMIT)
-    head = "\n".join(_summary(preview))
+    head = "\n".join(_summary(preview)).rstrip("\n")
     blocks = [_details(k) for k in preview.kustomizations if not k.empty]
     problems = ""
     if preview.problems:

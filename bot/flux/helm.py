@@ -211,8 +211,8 @@ def template_release(
     settings: HelmSettings,
     workdir: Path,
     tree: Mapping[str, str],
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """The chart's objects for one HelmRelease; on any problem no objects and a note."""
+) -> tuple[list[dict[str, Any]] | None, list[str]]:
+    """The chart's objects for one HelmRelease; on any problem ``None`` and a note."""
     meta, spec = hr.get("metadata") or {}, hr.get("spec") or {}
     label = f"HelmRelease {meta.get('namespace', '')}/{meta.get('name', '')}"
     try:
@@ -246,6 +246,6 @@ def template_release(
             cache_dir=Path(settings.cache_dir) if settings.cache_dir else workdir / ".helm",
         )
     except BotError as exc:
-        return [], [f"{label}: chart not rendered ({exc}); showing the HelmRelease object"]
+        return None, [f"{label}: chart not rendered ({exc}); showing the HelmRelease object"]
     objects = [d for d in load_rendered(text, label) if isinstance(d, dict)]
     return objects, notes

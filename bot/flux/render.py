@@ -57,6 +57,9 @@ class RenderResult:
     objects: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
     error: str | None = None
     notes: tuple[str, ...] = ()
+    # chart objects per HelmRelease ("namespace/name"), and releases whose chart failed
+    charts: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict, compare=False)
+    chart_failures: frozenset[str] = frozenset()
 
 
 def _load(text: str, what: str) -> list[Any]:
@@ -145,11 +148,14 @@ class TreeRenderer:
         try:
             doc, notes = self.effective(node)
             objects = self._build(node, doc, notes)
+            charts, failures = self._charts(node, objects, notes)
         except BotError as exc:
             # the error text may quote manifests: the job logs it after scrubbing secrets
             log.info("render failed", kustomization=node.label)
             return RenderResult(node.label, node.key, (), str(exc), tuple(notes))
-        return RenderResult(node.label, node.key, tuple(objects), None, tuple(notes))
+        return RenderResult(
+            node.label, node.key, tuple(objects), None, tuple(notes), charts, failures
+        )
 
     def _build(self, node: Node, doc: Mapping[str, Any], notes: list[str]) -> list[dict[str, Any]]:
         spec = doc.get("spec") or {}
@@ -180,6 +186,14 @@ class TreeRenderer:
             notes.extend(var_notes)
             if variables:
                 objects = [o if disabled(o) else substitute_object(o, variables) for o in objects]
+        return objects
+
+    def _charts(
+        self, node: Node, objects: list[dict[str, Any]], notes: list[str]
+    ) -> tuple[dict[str, tuple[Mapping[str, Any], ...]], frozenset[str]]:
+        """Template every HelmRelease's chart (when enabled); note the ones that cannot be."""
+        charts: dict[str, tuple[Mapping[str, Any], ...]] = {}
+        failures: set[str] = set()
         releases = [
             o
             for o in objects
@@ -188,24 +202,26 @@ class TreeRenderer:
         ]
         for index, hr in enumerate(releases):
             meta = hr.get("metadata") or {}
+            ident = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
             if not self.settings.helm.enabled:
                 notes.append(
-                    f"HelmRelease {meta.get('namespace', '')}/{meta.get('name', '')}: chart not "
-                    "rendered (helm templating is not enabled); showing the HelmRelease object"
+                    f"HelmRelease {ident}: chart not rendered (helm templating is not enabled); "
+                    "showing the HelmRelease object"
                 )
                 continue
-            assert self._tmp is not None
-            workdir = (
-                Path(self._tmp.name)
-                / "helm"
-                / f"{hashlib.sha1(node.label.encode()).hexdigest()[:10]}-{index}"
-            )
+            if self._tmp is None:
+                raise RuntimeError("TreeRenderer used outside its with-block")
+            digest = hashlib.sha1(node.label.encode()).hexdigest()[:10]
+            workdir = Path(self._tmp.name) / "helm" / f"{digest}-{index}"
             chart_objects, helm_notes = template_release(
                 hr, objects, self.graph.objects, self.settings.helm, workdir, self.tree
             )
-            objects = objects + chart_objects
             notes.extend(helm_notes)
-        return objects
+            if chart_objects is None:
+                failures.add(ident)
+            else:
+                charts[ident] = tuple(chart_objects)
+        return charts, frozenset(failures)
 
 
 def _write_overlay(directory: Path, spec: Mapping[str, Any]) -> Callable[[], None]:

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from bot.flux.diff import (
     DiffOptions,
@@ -138,8 +139,12 @@ def _diff_one(
     label: str, old: RenderResult | None, new: RenderResult | None, opts: DiffOptions
 ) -> KustomizationDiff:
     key = (new or old).key  # type: ignore[union-attr]
-    old_objs = old.objects if old is not None and old.error is None else ()
-    new_objs = new.objects if new is not None and new.error is None else ()
+    # a chart that failed on either side is left out on both (no phantom creates/deletes)
+    skip = (old.chart_failures if old else frozenset()) | (
+        new.chart_failures if new else frozenset()
+    )
+    old_objs = _with_charts(old, skip)
+    new_objs = _with_charts(new, skip)
     failed = (old is not None and old.error is not None) or (
         new is not None and new.error is not None
     )
@@ -154,6 +159,15 @@ def _diff_one(
         head_error=scrub(new.error, opts.secrets) if new is not None and new.error else None,
         notes=tuple(notes) if changes or failed else (),
     )
+
+
+def _with_charts(
+    result: RenderResult | None, skip: frozenset[str]
+) -> tuple[Mapping[str, Any], ...]:
+    if result is None or result.error is not None:
+        return ()
+    charts = [o for name, objs in sorted(result.charts.items()) if name not in skip for o in objs]
+    return (*result.objects, *charts)
 
 
 def preview_comment(result: PreviewDiff, max_chars: int | None = None) -> str:

@@ -163,3 +163,19 @@ def test_values_from_and_skip_tests_and_refused_host(
     (entry,) = refused.kustomizations
     assert "Deployment" not in {c.key.kind for c in entry.changes}
     assert any("refused" in n and "chart not rendered" in n for n in entry.notes)
+
+
+def test_chart_failing_on_one_side_is_left_out_on_both(
+    helm_on_path: Path, registry: RegistryHandle, tmp_path: Path
+) -> None:
+    _push(helm_on_path, registry.host, tmp_path)
+    allowed = HelmSettings(
+        enabled=True, allow_hosts=("127.0.0.1",), plain_http_hosts=("127.0.0.1",)
+    )
+    base = _tree(registry.host, "1.0.0")
+    head = dict(base)
+    head["app/oci.yaml"] = head["app/oci.yaml"].replace("tag: 0.1.0", "tag: 9.9.9")
+    result = run_preview(base, head, None, PreviewOptions(render=RenderSettings(helm=allowed)))
+    (entry,) = result.kustomizations
+    assert {(str(c.action), c.key.kind) for c in entry.changes} == {("changed", "OCIRepository")}
+    assert any("chart not rendered" in n for n in entry.notes)
