@@ -4,7 +4,8 @@ Pure: values in, strings out. The preview comment starts with the hidden :data:`
 forge adapter can find and edit its one sticky comment; it holds a summary table (per
 Kustomization: created/changed/deleted counts and images changed) and one collapsible
 ``<details>`` per Kustomization, and stays under GitHub's 65,536-character limit by dropping
-diffs from the end with an explicit truncation note.
+diffs from the end with an explicit truncation note. :func:`diff_markdown` is the same with a
+larger cap, for job summaries and check runs that hold the full diff.
 
     >>> diff_comment(PreviewDiff()).splitlines()[0]
     '<!-- fluxbot:diff -->'
@@ -19,6 +20,7 @@ from bot.flux.diff import Action, KustomizationDiff, PreviewDiff
 DIFF_MARKER = "<!-- fluxbot:diff -->"
 GITHUB_COMMENT_LIMIT = 65_536
 DEFAULT_MAX_CHARS = 60_000
+JOB_SUMMARY_LIMIT = 1_000_000  # GitHub Actions step summaries hold 1 MiB
 _TITLE = "### Flux diff"
 
 
@@ -95,8 +97,12 @@ def _summary(preview: PreviewDiff) -> list[str]:
 
 
 def diff_comment(preview: PreviewDiff, max_chars: int = DEFAULT_MAX_CHARS) -> str:
-    """Markdown for the sticky preview comment, never longer than ``max_chars``."""
-    max_chars = min(max_chars, GITHUB_COMMENT_LIMIT)
+    """Markdown for the sticky preview comment, never longer than ``max_chars`` (nor 65,536)."""
+    return diff_markdown(preview, min(max_chars, GITHUB_COMMENT_LIMIT))
+
+
+def diff_markdown(preview: PreviewDiff, max_chars: int = JOB_SUMMARY_LIMIT) -> str:
+    """The same markdown with a larger cap: Action job summaries, check runs, artifacts."""
     head = "\n".join(_summary(preview)).rstrip("\n")
     blocks = [_details(k) for k in preview.kustomizations if not k.empty]
     problems = ""

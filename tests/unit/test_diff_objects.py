@@ -18,7 +18,7 @@ from bot.flux.diff import (
 )
 from bot.flux.mask import MASK, MASK_AFTER, MASK_BEFORE, SOPS, NoiseRules
 from bot.flux.objects import ObjectKey
-from bot.render import DIFF_MARKER, diff_comment, diff_json, diff_text
+from bot.render import DIFF_MARKER, diff_comment, diff_json, diff_markdown, diff_text
 
 CANARY = "canary-Zq9xV7-secret-value"
 CANARY2 = "second-canary-Kp3wR8"
@@ -196,6 +196,8 @@ def test_markdown_capped_with_truncation_note() -> None:
     assert "Truncated: " in md and "more Kustomization diffs not shown" in md
     assert md.count("<details>") == md.count("</details>")
     assert len(diff_comment(_preview(40, diff_len=5000), max_chars=10**6)) <= 65_536
+    full = diff_markdown(_preview(40, diff_len=5000))
+    assert "Truncated" not in full and full.count("<details>") == 40
 
 
 def test_empty_preview_and_other_formats() -> None:
