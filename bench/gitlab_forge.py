@@ -2,9 +2,9 @@
 
     python -m bench.gitlab_forge
 
-1. ``read_tree`` of a real Flux repository (onedr0p-home-ops, ~440 YAML files): wall time and
-   requests, by pool size. On GitLab each request also pays the network round trip, so the
-   request count is the figure that carries over.
+1. ``read_tree`` of a real Flux repository (onedr0p-home-ops, ~440 YAML files): from one archive
+   download, and file by file (the fallback) by pool size: wall time and requests. On GitLab
+   each request also pays the network round trip, so the request count is what carries over.
 2. One update group converged from scratch (branch commit + MR) and the no-op re-run: requests
    and wall time.
 3. An artificial 50 ms of latency per request, to show what the bounded pool buys.
@@ -33,10 +33,12 @@ def load_tree(root: Path) -> dict[str, str]:
     return tree
 
 
-async def read_tree(fake: FakeGitLab, workers: int) -> tuple[float, int, int]:
+async def read_tree(
+    fake: FakeGitLab, workers: int, archive: bool = False
+) -> tuple[float, int, int]:
     before = len(fake.received)
     pool = GitLabPool(fake.url, fake.token, workers=workers)
-    forge = GitLabForge("home/ops", pool)
+    forge = GitLabForge("home/ops", pool, archive=archive)
     try:
         start = time.perf_counter()
         tree = await forge.read_tree("main")
@@ -73,10 +75,12 @@ async def main() -> None:
     fake.add_project("home/ops", tree)
     yaml_files = sum(1 for p in tree if p.endswith((".yaml", ".yml")))
     print(f"onedr0p-home-ops: {len(tree)} files, {yaml_files} YAML")
+    elapsed, requests, got = await read_tree(fake, 4, archive=True)
+    print(f"read_tree from the archive: {got} files, {requests} request, {elapsed:.2f}s")
     for workers in (1, 4, 8):
         elapsed, requests, got = await read_tree(fake, workers)
         print(
-            f"read_tree workers={workers}: {got} files, {requests} requests, "
+            f"read_tree file by file, workers={workers}: {got} files, {requests} requests, "
             f"{elapsed:.2f}s ({elapsed / requests * 1000:.1f} ms/request)"
         )
     await converge(fake)
@@ -88,7 +92,7 @@ async def main() -> None:
     for workers in (1, 4, 8):
         elapsed, requests, got = await read_tree(slow_fake, workers)
         print(
-            f"read_tree at 50 ms/request, workers={workers}: {got} files, "
+            f"read_tree file by file at 50 ms/request, workers={workers}: {got} files, "
             f"{requests} requests, {elapsed:.2f}s"
         )
     await fake.close()
