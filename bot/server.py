@@ -6,7 +6,8 @@ Routes: ``POST /webhooks/github`` (:mod:`bot.webhooks.github`), ``POST /webhooks
 run in the in-process :class:`~bot.queue.JobQueue` (per-repository serialisation) through
 :func:`bot.runner.execute`, with one registry client (and tag cache) shared by every job. A
 scheduler re-plans every repository the GitHub App is installed on. On shutdown the queue is
-drained: running jobs finish (up to ``drain_timeout``), new deliveries get 503.
+drained: running jobs finish (up to ``drain_timeout``), new deliveries get 503. With
+``FLUXBOT_CACHE`` (``settings.cache_path``) seen delivery ids and registry tags persist in SQLite.
 
     app = build_app(Settings.from_env())
     web.run_app(app, host="127.0.0.1", port=8080)
@@ -119,6 +120,13 @@ def build_app(
     """The application; ``execute``/``registry``/``sources`` are seams for tests and workers."""
     app = web.Application(client_max_size=settings.max_body_bytes + 1024)
     metrics = Metrics()
+    own_store = None
+    if deliveries is None and settings.cache_path:
+        from pathlib import Path
+
+        from bot.store import SQLiteDeliveryStore
+
+        deliveries = own_store = SQLiteDeliveryStore(Path(settings.cache_path))
     state = ServerState(
         settings=settings, deliveries=deliveries or MemoryDeliveryStore(), metrics=metrics
     )
@@ -175,6 +183,8 @@ def build_app(
         _log.info("server.drained", clean=clean)
         if owned and rt.registry is not None:
             await rt.registry.__aexit__(None, None, None)
+        if own_store is not None:
+            own_store.close()
 
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(_stop_accepting(rt))
@@ -192,8 +202,10 @@ async def _open_registry(settings: Settings, docker_config: str | None) -> Any:
     from pathlib import Path
 
     from bot.registry import Credentials, RegistryClient
+    from bot.registry.cache import SQLiteTagCache
 
     creds = Credentials.load(docker_config=Path(docker_config) if docker_config else None)
+    cache = SQLiteTagCache(Path(settings.cache_path)) if settings.cache_path else None
     insecure = (*settings.insecure_registries, *(m for _, m in settings.registry_mirrors))
-    client = RegistryClient(insecure=insecure, credentials=creds)
+    client = RegistryClient(insecure=insecure, credentials=creds, cache=cache)
     return await client.__aenter__()

@@ -20,8 +20,16 @@ from bot.errors import ConfigError
 
 
 @main.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="FLUXBOT_HOST",
+    help="Address to listen on (env FLUXBOT_HOST; the container sets 0.0.0.0).",
+)
+@click.option(
+    "--port", default=8080, show_default=True, envvar="FLUXBOT_PORT", type=click.IntRange(0, 65535)
+)
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.option(
     "--drain-timeout", default=30.0, show_default=True, help="Seconds to let jobs finish on exit."

@@ -1,0 +1,60 @@
+"""Delivery ids in SQLite: a restarted server still recognises a redelivery."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+from bot.server import build_app
+from bot.settings import Settings
+from bot.store import SQLiteDeliveryStore
+from tests.support.github_fixtures import WEBHOOK_SECRET
+
+
+async def test_claims_survive_reopening_and_expire(tmp_path: Path) -> None:
+    now = [1000.0]
+    path = tmp_path / "cache.sqlite"
+    store = SQLiteDeliveryStore(path, ttl=60, clock=lambda: now[0])
+    assert await store.claim("github:a") and not await store.claim("github:a")
+    assert await store.claim("gitlab:a")
+    store.close()
+    again = SQLiteDeliveryStore(path, ttl=60, clock=lambda: now[0])
+    assert not await again.claim("github:a")
+    now[0] += 61
+    assert await again.claim("github:a")  # expired: a new delivery with a reused id
+    assert not await again.claim("github:a")
+
+
+async def test_restarted_server_deduplicates_with_the_cache_file(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    settings = Settings(github_webhook_secret=WEBHOOK_SECRET, cache_path=str(tmp_path / "c.db"))
+    body = json.dumps(
+        {
+            "ref": "refs/heads/main",
+            "repository": {"full_name": "o/r", "default_branch": "main"},
+            "commits": [],
+            "sender": {"login": "alice", "type": "User"},
+        }
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": "same-id",
+        "X-Hub-Signature-256": "sha256="
+        + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest(),
+    }
+    results = []
+    for _ in range(2):  # two server lifetimes on the same cache file
+
+        async def execute(job: Any) -> None:
+            return None
+
+        client = await aiohttp_client(build_app(settings, execute=execute, schedule=False))
+        resp = await client.post("/webhooks/github", data=body, headers=headers)
+        results.append(resp.status)
+        await client.close()
+    assert results == [202, 200]
