@@ -4,7 +4,8 @@ GitLab sends the hook's secret token in ``X-Gitlab-Token``; it is compared with
 ``FLUXBOT_GITLAB_WEBHOOK_SECRET`` in constant time. Only a missing or wrong token gets 401:
 GitLab disables a hook that keeps answering 4xx, so every authentic delivery fluxbot does not act
 on (other hooks, malformed or oversized bodies, redeliveries) is answered 200, and an accepted one
-202 once its jobs are enqueued (the work runs later). Redeliveries are recognised by
+202 once its jobs are enqueued (the work runs later); while the server drains, 503 (GitLab retries
+later) without claiming the delivery id. Redeliveries are recognised by
 ``Idempotency-Key``, which GitLab keeps across its retries (``X-Gitlab-Event-UUID`` as fallback).
 
     setup(app, state)   # from bot.server.build_app
@@ -84,6 +85,9 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
         state.count(FORGE, hook, "rejected")
         log.warning("gitlab.webhook.malformed", hook=hook, delivery=key, error=str(exc)[:200])
         return _answer(200, "ignored", reason="malformed payload")
+    if not state.accepting():  # draining: 503 and no claim, so GitLab's retry is not a duplicate
+        state.count(FORGE, hook, "rejected")
+        return _answer(503, "shutting down")
     if key and not await state.deliveries.claim(f"{FORGE}:{key}"):
         state.count(FORGE, hook, "duplicate")
         log.info("gitlab.webhook.duplicate", hook=hook, delivery=key, repo=event.repo)

@@ -198,3 +198,15 @@ async def test_oversized_body_is_refused_but_2xx(aiohttp_client: Any) -> None:
     assert resp.status == 200 and (await resp.json())["reason"] == "body too large"
     assert h.jobs == []
     assert h.count("Push Hook", "rejected") == 1
+
+
+async def test_draining_server_answers_503_and_keeps_the_id_unclaimed(
+    aiohttp_client: Any, harness: Harness
+) -> None:
+    client = await aiohttp_client(harness.app)
+    harness.state.accepting = lambda: False
+    resp = await client.post(ROUTE, data=push_body(), headers=headers("Push Hook", key="k-9"))
+    assert resp.status == 503 and harness.jobs == []
+    harness.state.accepting = lambda: True  # restarted: GitLab's retry is processed
+    resp = await client.post(ROUTE, data=push_body(), headers=headers("Push Hook", key="k-9"))
+    assert resp.status == 202 and len(harness.jobs) == 1

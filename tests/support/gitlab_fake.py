@@ -193,7 +193,8 @@ class FakeGitLab:
         return [dict(s) for s in self.projects[path].statuses.get(sha, [])]
 
     def add_note(self, path: str, iid: int, body: str, author: str, system: bool = False) -> int:
-        """A note on MR ``iid`` by ``author``; returns the note id."""
+        """A note on MR ``iid`` by ``author`` (registered if new); returns the note id."""
+        self.add_user(author)
         return int(self._note(self.projects[path], iid, body, author, system)["id"])
 
     def merge_mr(self, path: str, iid: int) -> str:
