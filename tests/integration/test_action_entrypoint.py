@@ -192,3 +192,23 @@ def test_auto_routes_pr_events_and_ignores_others(
     )
     assert proc.returncode == 0, proc.stderr
     assert "`update`: ok" in summary and len(fake.pulls(REPO_NAME)) == 1
+
+
+def test_config_input_names_the_config_file(
+    tmp_path: Path, gitops: tuple[Any, str], registry: Any
+) -> None:
+    fake, _image = gitops
+    config = (
+        'pr:\n  labels: [dependencies]\n  reviewers: [alice]\n  title: "bump {image} to {new}"\n'
+    )
+    fake.push(REPO_NAME, {"ci/fluxbot.yaml": config})
+    fake.add_collaborator(REPO_NAME, "alice", "write")
+    proc, _outputs, _ = run_action(
+        tmp_path, fake, registry, "schedule", {}, token=GITHUB_TEST_TOKEN, config="ci/fluxbot.yaml"
+    )
+    assert proc.returncode == 0, proc.stderr
+    (pr,) = fake.pulls(REPO_NAME)
+    assert pr["title"].startswith("bump ") and [label["name"] for label in pr["labels"]] == [
+        "dependencies"
+    ]
+    assert [r["login"] for r in pr["requested_reviewers"]] == ["alice"]
