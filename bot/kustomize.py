@@ -2,8 +2,8 @@
 
 Every external program fluxbot runs goes through :func:`run`: an argv list (never a shell), an
 explicit working directory, a wall-clock timeout, a cap on the bytes written to stdout (enforced by
-the kernel with ``RLIMIT_FSIZE`` on the capture file, so a runaway build cannot fill the disk) and
-an error that carries the first lines of stderr. Builds of untrusted content also get an
+the kernel with ``RLIMIT_FSIZE`` on the capture file via ``prlimit``, so a runaway build cannot
+fill the disk) and an error that carries the first lines of stderr. Builds of untrusted content also get an
 environment that points every proxy at a closed loopback port and allows git only the ``file``
 transport, so remote bases cannot be fetched.
 
@@ -13,10 +13,12 @@ transport, so remote bases cannot be fetched.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import tarfile
 import tempfile
@@ -54,8 +56,12 @@ def sandbox_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _limit(max_output: int) -> None:
-    resource.setrlimit(resource.RLIMIT_FSIZE, (max_output + 1, max_output + 1))
+def _capped(argv: Sequence[str], max_output: int) -> tuple[list[str], bool]:
+    """argv under ``prlimit --fsize`` when available (thread-safe, unlike ``preexec_fn``)."""
+    tool = shutil.which("prlimit")
+    if tool:
+        return [tool, f"--fsize={max_output + 1}", "--", *argv], True
+    return list(argv), False
 
 
 def run(
@@ -69,23 +75,29 @@ def run(
 ) -> bytes:
     """Run ``argv`` and return its stdout; raise ``error`` (stderr included) on any failure."""
     name = Path(argv[0]).name
+    command, limited = _capped(argv, max_output)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
             proc = subprocess.Popen(
-                list(argv),
+                command,
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
                 env=dict(env) if env is not None else None,
-                preexec_fn=lambda: _limit(max_output),
                 start_new_session=True,
             )
         except OSError as exc:
             raise error(f"{name}: cannot start: {exc.strerror}") from None
+        if not limited:  # no prlimit binary: cap the running process (a tiny window remains)
+            with contextlib.suppress(OSError):
+                lim = (max_output + 1, max_output + 1)
+                resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, lim)
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):  # the whole session: git children of kustomize too
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.kill()
             proc.wait()
             raise error(f"{name}: timed out after {timeout:g}s") from None
