@@ -3,9 +3,9 @@
 Every external program fluxbot runs goes through :func:`run`: an argv list (never a shell), an
 explicit working directory, a wall-clock timeout, a cap on the bytes written to stdout (enforced by
 the kernel with ``RLIMIT_FSIZE`` on the capture file via ``prlimit``, so a runaway build cannot
-fill the disk) and an error that carries the first lines of stderr. Builds of untrusted content also get an
-environment that points every proxy at a closed loopback port and allows git only the ``file``
-transport, so remote bases cannot be fetched.
+fill the disk) and an error that carries the first lines of stderr. Builds of untrusted content
+also get an environment that points every proxy at a closed loopback port and allows git only the
+``file`` transport, so remote bases cannot be fetched.
 
     >>> build_kustomization(Path("/tmp/render/apps"))   # doctest: +SKIP
     'apiVersion: v1\\nkind: Namespace\\n...'
