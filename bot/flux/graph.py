@@ -25,11 +25,13 @@ from bot.flux.objects import (
     CopyRule,
     FluxObjects,
     GitRepository,
+    HelmRelease,
     Kustomization,
     KustomizeFile,
     Loader,
     ObjectKey,
     SourceRef,
+    clean_path,
     parse_tree,
 )
 
@@ -275,6 +277,11 @@ class FluxGraph:
                     and (obj.key.namespace in ("", ks.namespace))
                 ):
                     inputs.add(obj.file)
+        for hr in self.objects.of(HelmRelease):  # in-repo charts are inputs of their release
+            src = hr.chart_source
+            if hr.file in deploys and src is not None and src in self.self_sources and hr.chart:
+                chart_dir = clean_path(hr.chart)
+                inputs.update(self.files.under(chart_dir))
         return Node(ks, label, view, deploys, frozenset(inputs))
 
     def owner_node(self, path: str) -> Node | None:

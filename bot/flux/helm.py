@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from bot.errors import BotError
 from bot.flux._yaml import load_rendered
-from bot.flux.objects import SOURCE_GROUP, FluxObjects, api_group
+from bot.flux.objects import SOURCE_GROUP, FluxObjects, api_group, clean_path
 from bot.kustomize import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, helm_template, materialise
 
 
@@ -129,7 +129,7 @@ def resolve_chart(
             _find("HelmRepository", str(src.get("name")), ns, scope, repo), chart, version
         )
     if src.get("kind") == "GitRepository" and src.get("name") == "flux-system":
-        prefix = chart.strip("./").rstrip("/") + "/"
+        prefix = clean_path(chart) + "/"
         files = {p[len(prefix) :]: t for p, t in tree.items() if p.startswith(prefix)}
         if not files:
             raise HelmSkip(f"chart directory {chart} not found in the repository")

@@ -113,3 +113,24 @@ def test_repository_recognised_by_url() -> None:
     assert FluxGraph.from_tree(tree).owner("apps/cm.yaml") is None
     for url in ("git@github.com:me/home-ops.git", "https://github.com/me/home-ops/"):
         assert FluxGraph.from_tree(tree, [url]).owner("apps/cm.yaml") == "flux-system/apps"
+
+
+def test_in_repo_chart_is_an_input_of_its_release() -> None:
+    tree = {
+        "flux/ks.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        "metadata: {name: apps, namespace: flux-system}\nspec:\n  path: ./apps\n"
+        "  sourceRef: {kind: GitRepository, name: flux-system}\n",
+        "apps/hr.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\n"
+        "metadata: {name: web, namespace: flux-system}\nspec:\n  chart:\n    spec:\n"
+        "      chart: ./charts/web\n"
+        "      sourceRef: {kind: GitRepository, name: flux-system}\n",
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+        "charts/web/templates/cm.yaml": "kind: ConfigMap\n",
+        "charts/other/Chart.yaml": "apiVersion: v2\nname: other\nversion: 1.0.0\n",
+    }
+    graph = FluxGraph.from_tree(tree)
+    assert {n.label for n in graph.affected_nodes(["charts/web/templates/cm.yaml"])} == {
+        "flux-system/apps"
+    }
+    assert graph.affected(["charts/other/Chart.yaml"]) == set()
+    assert graph.owner("charts/web/Chart.yaml") is None  # an input, not a deployed manifest
