@@ -179,3 +179,29 @@ def test_chart_failing_on_one_side_is_left_out_on_both(
     (entry,) = result.kustomizations
     assert {(str(c.action), c.key.kind) for c in entry.changes} == {("changed", "OCIRepository")}
     assert any("chart not rendered" in n for n in entry.notes)
+
+
+def test_in_repo_chart_change_is_rendered(helm_on_path: Path) -> None:
+    charts = {f"charts/demo/{name}": text for name, text in CHART.items()}
+    hr = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: local}
+spec:
+  chart:
+    spec:
+      chart: ./charts/demo
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+"""
+    base = {"clusters/ks.yaml": KS, "app/hr.yaml": hr, **charts}
+    head = dict(base)
+    head["charts/demo/values.yaml"] = base["charts/demo/values.yaml"].replace(
+        "replicas: 1", "replicas: 4"
+    )
+    options = PreviewOptions(render=RenderSettings(helm=HelmSettings(enabled=True)))
+    result = run_preview(base, head, None, options)
+    (entry,) = result.kustomizations
+    assert [(str(c.action), c.key.kind, c.key.name) for c in entry.changes] == [
+        ("changed", "Deployment", "local")
+    ]
+    assert "-  replicas: 1\n+  replicas: 4\n" in entry.changes[0].diff
