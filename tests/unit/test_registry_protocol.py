@@ -6,6 +6,8 @@ import datetime
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.registry.protocol import (
     DOCKER_LIST,
@@ -197,3 +199,21 @@ def test_tags_page_and_token() -> None:
     assert parse_token(b'{"access_token": "a"}') == ("a", 60.0)
     with pytest.raises(ProtocolError):
         parse_token(b'{"expires_in": 3}')
+
+
+@given(st.text(max_size=80))
+def test_challenge_parser_fails_only_with_protocol_error(header: str) -> None:
+    try:
+        challenges = parse_challenges([header])
+    except ProtocolError:
+        return
+    assert all(c.scheme == c.scheme.lower() for c in challenges)
+
+
+@given(st.text(max_size=80))
+def test_link_parser_never_crashes(header: str) -> None:
+    try:
+        url = next_link([header], BASE)
+    except ProtocolError:
+        return
+    assert url is None or url.startswith("https://ghcr.io")
