@@ -17,7 +17,8 @@ import base64
 import binascii
 import json
 import os
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,7 +151,9 @@ class Credentials:
     configs: Sequence[DockerConfig] = ()
     static: Mapping[str, Credential] = field(default_factory=dict, repr=False)
     helper_path: str | None = None  # PATH used to find docker-credential-* (None: inherit)
-    _cache: dict[str, Credential | None] = field(default_factory=dict, repr=False)
+    ttl: float = 600.0  # answers are looked up again after this (helpers hand out short tokens)
+    clock: Callable[[], float] = time.monotonic
+    _cache: dict[str, tuple[float, Credential | None]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(
@@ -174,8 +177,9 @@ class Credentials:
     async def lookup(self, host: str) -> Credential | None:
         """Credential for an API host (``registry-1.docker.io`` for Docker Hub), or None."""
         key = registry_key(host)
-        if key in self._cache:
-            return self._cache[key]
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > self.clock():
+            return cached[1]
         cred = self.static.get(key)
         for config in self.configs:
             if cred is not None:
@@ -187,7 +191,7 @@ class Credentials:
                 cred = config.auths[key]
             elif config.creds_store:
                 cred = await self._helper(config.creds_store, key, missing_ok=True)
-        self._cache[key] = cred
+        self._cache[key] = (self.clock() + self.ttl, cred)
         return cred
 
     async def _helper(self, name: str, host: str, missing_ok: bool = False) -> Credential | None:

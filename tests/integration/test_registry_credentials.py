@@ -152,3 +152,21 @@ async def test_credentials_never_in_errors_or_repr(
             await client.tags(f"{reg.host}/{unique_repo()}")
     assert "hunter2" not in str(caught.value)
     assert b64("fluxbot:hunter2-pw") not in str(caught.value)
+
+
+async def test_cred_helper_answers_expire(tmp_path: Path) -> None:
+    script = tmp_path / "docker-credential-count"
+    script.write_text(
+        f'#!/bin/sh\necho run >> {tmp_path}/runs\necho \'{{"Username": "u", "Secret": "s"}}\'\n'
+    )
+    script.chmod(0o755)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"credHelpers": {"ecr.example": "count"}}))
+    creds = Credentials.load(config, helper_path=f"{tmp_path}:/usr/bin:/bin")
+    now = [0.0]
+    creds.clock = lambda: now[0]
+    for _ in range(3):
+        assert await creds.lookup("ecr.example") is not None
+    now[0] = creds.ttl + 1
+    assert await creds.lookup("ecr.example") is not None
+    assert (tmp_path / "runs").read_text().count("run") == 2
