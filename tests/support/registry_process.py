@@ -11,6 +11,7 @@ concurrent manifest PUTs over httpx. Usable outside pytest (the benchmarks use i
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import gzip
 import hashlib
@@ -442,6 +443,7 @@ def start_registry(
         match = pattern.search((root / "registry.log").read_bytes())
         if match:
             handle = RegistryHandle(mode, root, proc, int(match.group(1)), token)
+            atexit.register(handle.close)  # also when a session ends without its finalizers
             _wait_ready(handle)
             return handle
         if proc.poll() is not None:
