@@ -12,6 +12,7 @@ Test API (documented for reuse by other features):
     p = gl.add_project("group/app", {"apps/x.yaml": "..."}, default_branch="main")
     gl.add_user("alice"); gl.set_member("group/app", "alice", 30)   # access level
     gl.push("group/app", "main", {"apps/x.yaml": "..."})          # a human commit → sha
+    gl.branch("group/app", "feature"); iid = gl.open_mr("group/app", "feature", author="alice")
     gl.add_note("group/app", iid, "@fluxbot ignore", author="alice")   # → note id
     gl.merge_mr("group/app", iid) / gl.close_mr("group/app", iid)
     gl.notes("group/app", iid), gl.emoji("group/app", iid, note_id),
@@ -196,6 +197,51 @@ class FakeGitLab:
         """A note on MR ``iid`` by ``author`` (registered if new); returns the note id."""
         self.add_user(author)
         return int(self._note(self.projects[path], iid, body, author, system)["id"])
+
+    def branch(self, path: str, name: str, start: str | None = None) -> str:
+        """Create branch ``name`` at ``start`` (default: the default branch's head); → its sha."""
+        project = self.projects[path]
+        sha = project.branches[start or project.default_branch]
+        project.branches[name] = sha
+        return sha
+
+    def open_mr(
+        self,
+        path: str,
+        source: str,
+        target: str | None = None,
+        title: str = "MR",
+        description: str = "",
+        author: str | None = None,
+    ) -> int:
+        """An open MR from ``source`` (which must exist) by ``author`` (default: the bot); → iid."""
+        project = self.projects[path]
+        author = author or self.bot
+        self.add_user(author)
+        iid = max(project.mrs, default=0) + 1
+        project.mrs[iid] = {
+            "id": 9000 + iid,
+            "iid": iid,
+            "project_id": project.id,
+            "title": title,
+            "description": description,
+            "state": "opened",
+            "source_branch": source,
+            "target_branch": target or project.default_branch,
+            "source_project_id": project.id,
+            "target_project_id": project.id,
+            "labels": [],
+            "sha": project.branches[source],
+            "merge_commit_sha": None,
+            "squash_commit_sha": None,
+            "author": self._user(author),
+            "assignees": [],
+            "reviewers": [],
+            "force_remove_source_branch": True,
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+        }
+        return iid
 
     def merge_mr(self, path: str, iid: int) -> str:
         """Merge MR ``iid`` (merge commit on the target; source deleted if asked); → merge sha."""
