@@ -6,8 +6,10 @@
 
 One commit per update group through the Git Data API (a tree with inline contents on the base
 tree, a commit, the ref moved with ``force``), so several files change atomically and a recomputed
-edit replaces the branch. Blob texts read by ``read_tree`` are cached by sha (immutable);
-GETs are conditional through an ETag cache shared by the process.
+edit replaces the branch. ``read_tree`` lists the tree once and reads the wanted files blob by
+blob, or from the repository tarball when more than ``TARBALL_THRESHOLD`` are not cached yet
+(one request instead of hundreds); texts are cached by blob sha (immutable). GETs are
+conditional through an ETag cache shared by the process.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from gidgethub import BadRequest, HTTPException
 
 from bot.errors import ConfigError, ForgeError
 from bot.forges.base import Reaction, StatusState, is_yaml
-from bot.forges.github_api import GitHubClient, LRUCache, Pacer, blob_sha, pull_request
+from bot.forges.github_api import (
+    GitHubClient,
+    LRUCache,
+    Pacer,
+    blob_sha,
+    extract_texts,
+    pull_request,
+)
 from bot.forges.github_auth import DEFAULT_TOKENS, TokenCache, installation_for
 from bot.log import get_logger
 from bot.model import BRANCH_PREFIX, PRState, PullRequest
@@ -34,6 +43,8 @@ from bot.settings import Settings
 _log = get_logger(__name__)
 MAX_BLOB_BYTES = 5 * 1024 * 1024
 MAX_PR_PAGES = 10
+TARBALL_THRESHOLD = 50  # more uncached files than this: read the tarball
+MAX_ARCHIVE = 256 * 1024 * 1024
 _ETAGS = LRUCache(4096)  # conditional-request cache, keyed by full URL
 _BLOBS = LRUCache(8192)  # blob sha → text (content addressed, never stale)
 _PACERS: dict[str, Pacer] = {}  # per API url + credential: content-creating requests 1 s apart
@@ -124,10 +135,19 @@ class GitHubForge:
         return None if data is None else str(data["object"]["sha"])
 
     async def read_tree(self, ref: str, want: Callable[[str], bool] = is_yaml) -> dict[str, str]:
+        if "/" in ref:  # a branch name with slashes: resolve it rather than trust the path
+            ref = await self.branch_sha(ref) or ref
         tree = await self._get(f"/git/trees/{_ref(ref)}?recursive=1")
         entries = [e for e in tree["tree"] if e["type"] == "blob" and want(e["path"])]
         if tree.get("truncated"):
             entries = await self._walk(str(tree["sha"]), "", want)
+        missing = {e["path"]: str(e["sha"]) for e in entries if str(e["sha"]) not in _BLOBS}
+        if len(missing) > TARBALL_THRESHOLD:  # one archive instead of hundreds of blob requests
+            archive = await self.gh.download(f"{self._path}/tarball/{_ref(ref)}", MAX_ARCHIVE)
+            if archive is not None:
+                texts = await asyncio.to_thread(extract_texts, archive, missing, MAX_BLOB_BYTES)
+                for path, value in texts.items():
+                    _BLOBS[missing[path]] = value
         sem = asyncio.Semaphore(8)
 
         async def text(entry: Mapping[str, Any]) -> tuple[str, str | None]:

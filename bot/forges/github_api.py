@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
+import tarfile
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
@@ -135,6 +137,33 @@ class GitHubClient(GitHubAPI):
             self._on_request("rate_limited" if status in (403, 429) else outcome)
         return status, response_headers, data
 
+    async def download(self, path: str, cap: int) -> bytes | None:
+        """GET ``path`` following redirects (archive links go to another host, without our
+        credentials); None on any failure or past ``cap`` bytes. For tarballs, not JSON."""
+        headers = {
+            "user-agent": USER_AGENT,
+            "accept": "application/vnd.github+json",
+            "x-github-api-version": API_VERSION,
+        }
+        if self.oauth_token:
+            headers["authorization"] = f"token {self.oauth_token}"
+        try:
+            async with self._session.get(self.base_url + path, headers=headers) as response:
+                if self._on_request is not None:
+                    self._on_request("ok" if response.status == 200 else "error")
+                if response.status != 200:
+                    return None
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.content.iter_chunked(256 * 1024):
+                    size += len(chunk)
+                    if size > cap:
+                        return None
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except (aiohttp.ClientError, TimeoutError):
+            return None
+
     async def manage_rate_limit(self, *, method: str, url: str) -> None:
         if method != "GET":
             await self._pacer.wait()
@@ -184,3 +213,27 @@ def pull_request(data: Mapping[str, Any]) -> PullRequest:
         author=str((data.get("user") or {}).get("login") or ""),
         labels=tuple(str(label["name"]) for label in data.get("labels") or ()),
     )
+
+
+def extract_texts(archive: bytes, wanted: Mapping[str, str], max_bytes: int) -> dict[str, str]:
+    """UTF-8 texts of the ``wanted`` paths (path → blob sha) in a GitHub tarball, each checked
+    against its blob sha; the archive's top directory (``owner-repo-sha/``) is stripped."""
+    out: dict[str, str] = {}
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        for member in tar:
+            if not member.isreg() or member.size > max_bytes:
+                continue
+            path = member.name.split("/", 1)[1] if "/" in member.name else ""
+            sha = wanted.get(path)
+            if sha is None:
+                continue
+            handle = tar.extractfile(member)
+            if handle is None:
+                continue
+            try:
+                text = handle.read().decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if blob_sha(text) == sha:
+                out[path] = text
+    return out

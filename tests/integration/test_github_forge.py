@@ -299,3 +299,29 @@ async def test_invalid_request_is_caught_by_the_openapi_check(
             await forge._write("POST", "/pulls", {"title": "no head nor base"})
     assert github_fake.invalid and "head" in github_fake.invalid[0]
     github_fake.invalid.clear()  # expected here; any other test would fail at teardown
+
+
+async def test_many_files_are_read_from_one_tarball(
+    github_fake: Any, github_settings: Settings, repo: str
+) -> None:
+    many = {f"apps/a{i:03}.yaml": f"name: a{i}\n" for i in range(120)}
+    github_fake.push(repo, {**many, "bin/tool": "not yaml\n", "odd/cr.yaml": "a: 1\r\n"})
+    async with open_forge(repo, github_settings, write_interval=0) as forge:
+        tree = await forge.read_tree("main")
+    assert tree == {**many, APP: FILES[APP], "apps/other.yml": "a: 1\n", "odd/cr.yaml": "a: 1\r\n"}
+    assert github_fake.archives == 1
+    assert not [p for _m, p, _s in github_fake.requests if "/git/blobs/" in p]
+
+
+async def test_a_failed_tarball_falls_back_to_blobs(
+    github_fake: Any, github_settings: Settings, repo: str
+) -> None:
+    many = {f"apps/b{i:03}.yaml": f"name: b{i}\n" for i in range(60)}
+    github_fake.push(repo, many)
+    github_fake.fail_next(502, {}, "archive unavailable", path_contains="/tarball/")
+    async with open_forge(repo, github_settings, write_interval=0) as forge:
+        tree = await forge.read_tree("main")
+    assert {p: tree[p] for p in many} == many
+    assert github_fake.archives == 0
+    blobs = [p for _m, p, _s in github_fake.requests if "/git/blobs/" in p]
+    assert len(blobs) >= len(many)  # (blobs seen by earlier tests come from the sha cache)

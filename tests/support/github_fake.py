@@ -19,8 +19,10 @@ the test at teardown). Path parameters that GitHub lets contain ``/`` (``git/ref
 Auth: plain tokens (``add_token``), App JWTs signed with ``fake.private_key`` for ``fake.app_id``
 (``/app/...`` endpoints), installation tokens minted by
 ``POST /app/installations/{id}/access_tokens``.
-GET responses carry an ETag and answer 304 to a matching ``If-None-Match``. ``fail_next`` injects
-rate-limit or error responses. ``fake.requests`` logs (method, path, status) of every request.
+``GET .../tarball/{ref}`` redirects to an archive path on the fake (``/_codeload/...``, standing in
+for GitHub's archive host, so neither validated nor authenticated). GET responses carry an ETag
+and answer 304 to a matching ``If-None-Match``. ``fail_next`` injects rate-limit or error
+responses, ``hang_next`` holds one. ``fake.requests`` logs (method, path, status) of every request.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest
 
-from tests.support.github_fake_routes import ROUTES
+from tests.support.github_fake_routes import CODELOAD, ROUTES
 from tests.support.github_fake_state import BODY, WHO, Comment, Repo
 
 API_VERSION = "2022-11-28"
@@ -92,6 +94,7 @@ class FakeGitHub:
         self.faults: list[Fault] = []
         self.hung: list[tuple[str, str]] = []
         self.dropped: list[tuple[str, str]] = []
+        self.archives = 0  # tarballs served
         self.app_id = "4242"
         self.app_slug = "fluxbot"
         self._key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -312,6 +315,11 @@ class FakeGitHub:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         body = await request.read()
+        if request.path.startswith(CODELOAD):  # the archive host: not the API, no credentials
+            with self.lock:
+                response = await handler(request)
+                self.requests.append((request.method, request.path, response.status))
+                return response  # type: ignore[no-any-return]
         with self.lock:
             problem = self._validate(request, body)
             if problem:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 Handler = Callable[["FakeGitHub", web.Request], web.Response]
 ROUTES: list[tuple[str, str, Handler]] = []
 R = "/repos/{owner}/{name}"
+CODELOAD = "/_codeload/"
 PERMISSION = {
     "admin": "admin",
     "maintain": "write",
@@ -607,3 +608,33 @@ def installation_repositories(fake: FakeGitHub, request: web.Request) -> web.Res
     names = fake.installations.get(who.installation, [])
     repos = [{"full_name": n, "id": fake.repos[n].id if n in fake.repos else 0} for n in names]
     return _json({"total_count": len(repos), "repositories": repos})
+
+
+# -- archives ----------------------------------------------------------------------------------
+@route("GET", R + "/tarball/{ref:.+}")
+def tarball(fake: FakeGitHub, request: web.Request) -> web.Response:
+    repo = _repo(fake, request)
+    sha = repo.resolve(request.match_info["ref"])
+    if sha is None:
+        return _error(404, "Not Found")
+    location = f"{fake.url}{CODELOAD}{repo.full_name}/legacy.tar.gz/{sha}?token=x"
+    return web.Response(status=302, headers={"Location": location})
+
+
+@route("GET", CODELOAD + "{owner}/{name}/legacy.tar.gz/{sha}")
+def codeload(fake: FakeGitHub, request: web.Request) -> web.Response:
+    import io
+    import tarfile
+
+    repo = fake.repos[f"{request.match_info['owner']}/{request.match_info['name']}"]
+    sha = request.match_info["sha"]
+    top = f"{repo.full_name.replace('/', '-')}-{sha[:7]}"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path, (_mode, blob) in sorted(repo.trees[repo.commits[sha].tree].items()):
+            data = repo.blobs[blob]
+            info = tarfile.TarInfo(f"{top}/{path}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    fake.archives += 1
+    return web.Response(body=buffer.getvalue(), content_type="application/x-gzip")
