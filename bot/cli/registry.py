@@ -12,8 +12,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -102,32 +101,35 @@ def client_from_options(
     )
 
 
-@contextmanager
-def _progress(label: str) -> Iterator[Callable[[int], None] | None]:
-    """A transient rich progress line on a TTY (stderr); nothing otherwise."""
+PROGRESS_DELAY = 0.5  # seconds of listing before the progress line appears
+
+
+async def list_tags(client: Any, image: str, exclusion: Sequence[str] | None) -> list[str]:
+    """Tags of ``image``; on a TTY a transient progress line (stderr) once listing is slow."""
     if not sys.stderr.isatty():
-        yield None
-        return
+        tags: list[str] = await client.tags(image, exclusion)
+        return tags
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(
+    bar = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TextColumn("{task.completed} tags"),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda count: bar.update(task, completed=count)
-
-
-async def list_tags(client: Any, image: str, exclusion: Sequence[str] | None) -> list[str]:
-    """Tags of ``image`` with a progress line on a TTY."""
-    with _progress(f"listing {image}") as progress:
-        tags: list[str] = await client.tags(image, exclusion, progress=progress)
-        return tags
+    )
+    task = bar.add_task(f"listing {image}", total=None)
+    timer = asyncio.get_running_loop().call_later(PROGRESS_DELAY, bar.start)
+    try:
+        tags = await client.tags(
+            image, exclusion, progress=lambda count: bar.update(task, completed=count)
+        )
+    finally:
+        timer.cancel()
+        bar.stop()
+    return tags
 
 
 @main.command("tags")
