@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
@@ -87,3 +90,23 @@ def test_docker_config_and_env_credentials(
     code, out, _ = run(["tags", f"{reg.host}/{repo}", "--tag-cache", str(tmp_path / "c.db")], env)
     assert (code, out.strip()) == (0, "7")
     assert (tmp_path / "c.db").exists()
+
+
+async def test_progress_line_on_a_tty(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import registry as cli_registry
+
+    class SlowClient:
+        async def tags(self, image: str, exclusion: object, progress: object = None) -> list[str]:
+            assert callable(progress)
+            await asyncio.sleep(0.3)
+            progress(1000)
+            await asyncio.sleep(0.4)
+            progress(2000)
+            return ["a", "b"]
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr(cli_registry, "PROGRESS_DELAY", 0.1)
+    assert await cli_registry.list_tags(SlowClient(), "x/y", None) == ["a", "b"]
+    assert "listing x/y" in capsys.readouterr().err
