@@ -149,24 +149,26 @@ class GitHubForge:
                 for path, value in texts.items():
                     _BLOBS[missing[path]] = value
         sem = asyncio.Semaphore(8)
+        by_sha = {str(e["sha"]): e for e in entries}  # identical files: one request
 
-        async def text(entry: Mapping[str, Any]) -> tuple[str, str | None]:
-            sha = str(entry["sha"])
+        async def text(sha: str, entry: Mapping[str, Any]) -> tuple[str, str | None]:
             if sha in _BLOBS:
-                return entry["path"], _BLOBS[sha]
+                return sha, _BLOBS[sha]
             if int(entry.get("size") or 0) > MAX_BLOB_BYTES:
                 _log.warning("github.blob_too_large", repo=self.repo, path=entry["path"])
-                return entry["path"], None
+                return sha, None
             async with sem:
                 blob = await self._get(f"/git/blobs/{sha}")
             try:
                 value = base64.b64decode(blob["content"]).decode("utf-8")
             except (ValueError, UnicodeDecodeError):
-                return entry["path"], None
+                return sha, None
             _BLOBS[sha] = value
-            return entry["path"], value
+            return sha, value
 
-        pairs = await asyncio.gather(*(text(e) for e in entries))
+        found = await asyncio.gather(*(text(sha, e) for sha, e in by_sha.items()))
+        by_text: dict[str, str | None] = dict(found)
+        pairs = ((str(e["path"]), by_text.get(str(e["sha"]))) for e in entries)
         return {path: value for path, value in sorted(pairs) if value is not None}
 
     async def _walk(
