@@ -222,3 +222,22 @@ async def test_while_draining_deliveries_get_503_and_stay_unclaimed(
     rt.ready = True
     resp = await client.post("/webhooks/github", data=body, headers=headers("push", body, "d-9"))
     assert resp.status == 202  # the redelivery is not mistaken for a duplicate
+
+
+async def test_a_big_signed_delivery_is_verified_off_the_loop(
+    aiohttp_client: Any, webhook_examples: dict[str, Any]
+) -> None:
+    recorder = Recorder()
+    client = await client_for(
+        aiohttp_client, recorder, Settings(github_webhook_secret=WEBHOOK_SECRET)
+    )
+    payload = push_payload(webhook_examples)
+    payload["commits"] = [
+        {"added": [f"apps/{i}.yaml" for i in range(20_000)], "modified": [], "removed": []}
+    ]
+    body = json.dumps(payload).encode()
+    assert len(body) > 256 * 1024
+    resp = await client.post("/webhooks/github", data=body, headers=headers("push", body))
+    assert resp.status == 202
+    forged = headers("push", body, **{"X-Hub-Signature-256": sign(body, "other")})
+    assert (await client.post("/webhooks/github", data=body, headers=forged)).status == 401
