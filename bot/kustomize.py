@@ -151,14 +151,16 @@ def helm_template(
     version: str = "",
     repo: str = "",
     plain_http: bool = False,
+    network: bool = True,
     cache_dir: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     max_output: int = DEFAULT_MAX_OUTPUT,
 ) -> str:
     """``helm template --skip-tests --include-crds`` of one chart (repo, ``oci://`` or a dir).
 
-    helm may reach the chart's host (and only the network, no cluster: ``KUBECONFIG`` is empty);
-    callers vet the host first.
+    With ``network`` helm may reach the chart's host (never a cluster: ``KUBECONFIG`` is empty);
+    callers vet the host first. Without it (a chart directory on disk) every proxy points at a
+    closed loopback port, as for kustomize builds.
     """
     argv = ["helm", "template", release, chart, "--namespace", namespace, "--skip-tests"]
     argv += ["--include-crds", "--values", str(values_file)]
@@ -179,6 +181,8 @@ def helm_template(
         "HELM_DATA_HOME": str(cache / "data"),
         "HELM_REGISTRY_CONFIG": str(cache / "registry.json"),
     }
+    if not network:
+        env = sandbox_env(env)
     out = run(argv, cwd=cwd, timeout=timeout, max_output=max_output, env=env)
     return out.decode("utf-8", "replace")
 

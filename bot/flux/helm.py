@@ -4,8 +4,11 @@ The chart comes from the Flux source the HelmRelease names: ``spec.chartRef`` to
 or HelmChart, or ``spec.chart.spec`` with a HelmRepository (``oci://`` or classic index) or this
 repository's GitRepository (a chart directory in the tree). Values are ``valuesFrom`` in order
 (ConfigMap/Secret keys, ``targetPath``) with ``spec.values`` merged last, as helm-controller does.
-Chart hosts on loopback/private addresses are refused unless allowed (untrusted PRs must not make
-the bot fetch from the internal network). Anything that cannot be templated becomes a note.
+Charts from outside the repository are fetched only when :attr:`HelmSettings.fetch` allows
+it (off by default: PR content is untrusted), and hosts on loopback/private addresses are
+refused unless allowed (a PR must not make the bot fetch from the internal network). helm runs
+with every proxy pointed at a closed port when it needs no network. Anything that cannot be
+templated becomes a note.
 
     >>> template_release(hr, scope, repo_objects, settings, workdir, tree)  # doctest: +SKIP
     ([{'apiVersion': 'apps/v1', 'kind': 'Deployment', ...}], [])
@@ -30,7 +33,17 @@ from bot.kustomize import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, helm_template, ma
 
 @dataclass(frozen=True)
 class HelmSettings:
+    """How HelmRelease charts are templated.
+
+    ``enabled`` runs ``helm template`` at all; charts kept in the repository are templated offline.
+    ``fetch`` also lets helm download charts from their HelmRepository/OCIRepository host: off by
+    default, because a PR (from a fork, say) can point a release at any host. Turn it on only for
+    trusted content (``fluxbot diff --fetch-charts``); loopback/private hosts stay refused unless
+    listed in ``allow_hosts``.
+    """
+
     enabled: bool = False
+    fetch: bool = False  # network access for remote charts (opt-in; see above)
     allow_hosts: tuple[str, ...] = ()  # chart hosts allowed although loopback/private
     plain_http_hosts: tuple[str, ...] = ()  # OCI registries spoken to over plain HTTP
     cache_dir: str | None = None  # shared helm cache (both sides of a preview)
@@ -217,6 +230,11 @@ def template_release(
     label = f"HelmRelease {meta.get('namespace', '')}/{meta.get('name', '')}"
     try:
         chart = resolve_chart(hr, scope, repo, tree)
+        if not chart.local and not settings.fetch:
+            raise HelmSkip(
+                f"the chart is fetched from {chart.host or chart.ref} and fetching charts over "
+                "the network is off (fluxbot diff --fetch-charts turns it on for trusted content)"
+            )
         if chart.host:
             _check_host(chart.host, settings)
         values, notes = release_values(hr, scope, repo)
@@ -243,6 +261,7 @@ def template_release(
             timeout=settings.timeout,
             max_output=settings.max_output,
             plain_http=chart.host in settings.plain_http_hosts,
+            network=not chart.local,
             cache_dir=Path(settings.cache_dir) if settings.cache_dir else workdir / ".helm",
         )
     except BotError as exc:

@@ -115,7 +115,7 @@ def test_chart_rendered_from_oci_registry(
 ) -> None:
     _push(helm_on_path, registry.host, tmp_path)
     settings = HelmSettings(
-        enabled=True, allow_hosts=("127.0.0.1",), plain_http_hosts=("127.0.0.1",)
+        enabled=True, fetch=True, allow_hosts=("127.0.0.1",), plain_http_hosts=("127.0.0.1",)
     )
     options = PreviewOptions(render=RenderSettings(helm=settings))
     result = run_preview(
@@ -144,7 +144,7 @@ def test_values_from_and_skip_tests_and_refused_host(
 ) -> None:
     _push(helm_on_path, registry.host, tmp_path)
     allowed = HelmSettings(
-        enabled=True, allow_hosts=("127.0.0.1",), plain_http_hosts=("127.0.0.1",)
+        enabled=True, fetch=True, allow_hosts=("127.0.0.1",), plain_http_hosts=("127.0.0.1",)
     )
     result = run_preview(
         {}, _tree(registry.host, "1.0.0"), None, PreviewOptions(render=RenderSettings(helm=allowed))
@@ -158,11 +158,28 @@ def test_values_from_and_skip_tests_and_refused_host(
         {},
         _tree(registry.host, "1.0.0"),
         None,
-        PreviewOptions(render=RenderSettings(helm=HelmSettings(enabled=True))),
+        PreviewOptions(render=RenderSettings(helm=HelmSettings(enabled=True, fetch=True))),
     )
     (entry,) = refused.kustomizations
     assert "Deployment" not in {c.key.kind for c in entry.changes}
     assert any("refused" in n and "chart not rendered" in n for n in entry.notes)
+
+
+def test_remote_charts_are_not_fetched_unless_opted_in(
+    helm_on_path: Path, registry: RegistryHandle, tmp_path: Path
+) -> None:
+    """Untrusted PR content: no network for helm unless ``fetch`` is set (host allowed or not)."""
+    _push(helm_on_path, registry.host, tmp_path)
+    offline = HelmSettings(
+        enabled=True, allow_hosts=("127.0.0.1",), plain_http_hosts=("127.0.0.1",)
+    )
+    result = run_preview(
+        {}, _tree(registry.host, "1.0.0"), None, PreviewOptions(render=RenderSettings(helm=offline))
+    )
+    (entry,) = result.kustomizations
+    assert {c.key.kind for c in entry.changes} == {"HelmRelease", "OCIRepository", "ConfigMap"}
+    (note,) = [n for n in entry.notes if "chart not rendered" in n]
+    assert "fetching charts over the network is off" in note and "--fetch-charts" in note
 
 
 def test_chart_failing_on_one_side_is_left_out_on_both(
@@ -170,7 +187,7 @@ def test_chart_failing_on_one_side_is_left_out_on_both(
 ) -> None:
     _push(helm_on_path, registry.host, tmp_path)
     allowed = HelmSettings(
-        enabled=True, allow_hosts=("127.0.0.1",), plain_http_hosts=("127.0.0.1",)
+        enabled=True, fetch=True, allow_hosts=("127.0.0.1",), plain_http_hosts=("127.0.0.1",)
     )
     base = _tree(registry.host, "1.0.0")
     head = dict(base)
