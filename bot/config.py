@@ -88,6 +88,7 @@ class Config:
     insecure_registries: tuple[str, ...] = ()
     exclusion_list: tuple[str, ...] | None = None  # None: Flux's default ["^.*\\.sig$"]
     reconcile: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    diff: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)  # flux-diff previews
 
     @classmethod
     def default(cls) -> Config:
@@ -254,4 +255,5 @@ def load_config(text: str | None, source: str = ".fluxbot.yaml") -> Config:
         insecure_registries=tuple(registries.get("insecure") or ()),
         exclusion_list=None if exclusion is None else tuple(exclusion),
         reconcile=_freeze(data.get("reconcile") or {}),
+        diff=_freeze(data.get("diff") or {}),
     )

@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 
 from bot.flux.diff import Action, KustomizationDiff, PreviewDiff
+from bot.marker import DIFF_MARKER
 
-DIFF_MARKER = "<!-- fluxbot:diff -->"
+__all__ = ["DIFF_MARKER", "diff_comment", "diff_json", "diff_markdown", "diff_text"]
 GITHUB_COMMENT_LIMIT = 65_536
 DEFAULT_MAX_CHARS = 60_000
 JOB_SUMMARY_LIMIT = 1_000_000  # GitHub Actions step summaries hold 1 MiB

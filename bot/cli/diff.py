@@ -4,14 +4,19 @@
 
 Without ``--head`` the working tree (tracked and untracked, not ignored) is the head side. Only the
 Kustomizations whose inputs changed are rendered. HelmRelease charts are templated when helm is on
-PATH (``--no-helm`` to skip); charts on loopback/private hosts need ``--allow-chart-host``. With
-``--exit-code`` the command exits 3 when the rendered objects differ (1 stays "error" and 2
-"usage", as everywhere in fluxbot).
+PATH (``--no-helm`` to skip), but only charts kept in the repository unless ``--fetch-charts`` lets
+helm download the others (network: trusted content only); charts on loopback/private hosts also
+need ``--allow-chart-host``. ``--format markdown`` prints the comment fluxbot would post (capped
+below GitHub's 65,536 characters); ``--output FILE`` also writes the full, uncapped markdown. The
+``diff:`` section of the base side's ``.fluxbot.yaml`` configures noise stripping. With
+``--exit-code`` the command exits 3 when the rendered objects differ or a render failed (1 stays
+"error" and 2 "usage", as everywhere in fluxbot).
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -20,7 +25,7 @@ from bot.cli.app import main
 from bot.errors import BotError, ConfigError
 from bot.flux.helm import HelmSettings
 from bot.flux.render import RenderSettings
-from bot.jobs.preview import PreviewOptions, run_preview
+from bot.jobs.preview import PreviewOptions, configured, run_preview
 from bot.kustomize import (
     DEFAULT_TIMEOUT,
     changed_paths,
@@ -29,7 +34,7 @@ from bot.kustomize import (
     helm_available,
     worktree_files,
 )
-from bot.render import diff_comment, diff_json, diff_text
+from bot.render import diff_comment, diff_json, diff_markdown, diff_text
 
 DIFF_EXIT = 3
 
@@ -71,6 +76,19 @@ DIFF_EXIT = 3
     help="Template HelmRelease charts with helm [on when helm is on PATH].",
 )
 @click.option(
+    "--fetch-charts",
+    is_flag=True,
+    help="Let helm download charts from their HelmRepository/OCIRepository host (network; "
+    "only for trusted content). Off: only charts kept in the repository are templated.",
+)
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Also write the full markdown diff (no comment size cap) to this file.",
+)
+@click.option(
     "--allow-chart-host",
     multiple=True,
     help="Chart host allowed although loopback/private (repeatable).",
@@ -90,6 +108,8 @@ def diff_command(
     render_all: bool,
     repo_url: tuple[str, ...],
     helm: bool | None,
+    fetch_charts: bool,
+    output: Path | None,
     allow_chart_host: tuple[str, ...],
     plain_http_host: tuple[str, ...],
 ) -> None:
@@ -103,17 +123,28 @@ def diff_command(
     changed = changed_paths(top, base, head)
     helm_settings = HelmSettings(
         enabled=helm_available() if helm is None else helm,
+        fetch=fetch_charts,
         allow_hosts=allow_chart_host,
         plain_http_hosts=plain_http_host,
         timeout=timeout,
     )
     urls = repo_url or _origin_url(top)
-    options = PreviewOptions(
-        render=RenderSettings(timeout=timeout, helm=helm_settings),
-        render_all=render_all,
-        repo_urls=urls,
+    options, problems = configured(
+        base_tree,
+        PreviewOptions(
+            render=RenderSettings(timeout=timeout, helm=helm_settings),
+            render_all=render_all,
+            repo_urls=urls,
+        ),
     )
     result = run_preview(base_tree, head_tree, changed, options)
+    if problems:
+        result = replace(result, problems=(*problems, *result.problems))
+    if output is not None:
+        try:
+            output.write_text(diff_markdown(result, max_chars=sys.maxsize), encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{output}: cannot write: {exc.strerror}") from None
     if fmt == "json":
         sys.stdout.write(diff_json(result))
     elif fmt == "markdown":

@@ -20,6 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.config import Config, load_config
+from bot.dispatch import CONFIG_FILES
+from bot.errors import ConfigError
 from bot.flux.diff import (
     DiffOptions,
     KustomizationDiff,
@@ -30,6 +33,7 @@ from bot.flux.diff import (
     secret_values,
 )
 from bot.flux.graph import FluxGraph, Node
+from bot.flux.mask import NoiseRules
 from bot.flux.objects import caching_loader
 from bot.flux.render import Builder, RenderResult, RenderSettings, TreeRenderer
 from bot.forges.base import Forge
@@ -46,6 +50,35 @@ class PreviewOptions:
     repo_urls: tuple[str, ...] = ()
     render_all: bool = False  # every Kustomization, not just the affected ones (benchmarks)
     parallel: bool = True  # render base and head concurrently (builds are subprocesses)
+
+
+def noise_rules(config: Config) -> NoiseRules:
+    """``diff.noise`` of ``.fluxbot.yaml``: each list given replaces its default."""
+    noise = config.diff.get("noise") or {}
+    default = NoiseRules()
+    return NoiseRules(
+        annotations=tuple(noise.get("annotations", default.annotations)),
+        labels=tuple(noise.get("labels", default.labels)),
+    )
+
+
+def configured(
+    base: Mapping[str, str], options: PreviewOptions | None = None
+) -> tuple[PreviewOptions, tuple[str, ...]]:
+    """``options`` with the ``diff:`` settings of the *base* tree's ``.fluxbot.yaml``.
+
+    The base side is the trusted one: a PR must not be able to hide its own changes by adding
+    noise patterns. An invalid file leaves the defaults and is reported as a problem.
+    """
+    opts = options or PreviewOptions()
+    name = next((n for n in CONFIG_FILES if n in base), None)
+    if name is None:
+        return opts, ()
+    try:
+        config = load_config(base[name], name)
+    except ConfigError as exc:
+        return opts, (f"{exc} (diff settings left at their defaults)",)
+    return replace(opts, diff=replace(opts.diff, noise=noise_rules(config))), ()
 
 
 def changed_between(base: Mapping[str, str], head: Mapping[str, str]) -> set[str]:
@@ -189,10 +222,17 @@ async def post_preview(
 ) -> PreviewDiff:
     """Render a PR's preview and ensure its one sticky comment (found by :data:`DIFF_MARKER`).
 
-    The renders run in a worker thread, so the event loop stays free while kustomize runs.
+    Both trees are read with every file a build may need (:func:`render_input`, not only YAML:
+    chart helpers, generator inputs); the ``diff:`` settings come from the base tree's
+    ``.fluxbot.yaml`` (:func:`configured`). The renders run in a worker thread, so the event loop
+    stays free while kustomize runs.
     """
-    base = await forge.read_tree(base_ref, render_input)
-    head = await forge.read_tree(head_ref, render_input)
-    result = await asyncio.to_thread(run_preview, base, head, None, options)
+    base, head = await asyncio.gather(
+        forge.read_tree(base_ref, render_input), forge.read_tree(head_ref, render_input)
+    )
+    opts, problems = configured(base, options)
+    result = await asyncio.to_thread(run_preview, base, head, None, opts)
+    if problems:
+        result = replace(result, problems=(*problems, *result.problems))
     await forge.ensure_comment(number, DIFF_MARKER, preview_comment(result))
     return result
