@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import resource
 import shutil
 import signal
@@ -34,6 +35,9 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_OUTPUT = 64 * 1024 * 1024
 STDERR_LINES = 8
 _CLOSED = "http://127.0.0.1:9"
+# kubectl's klog prefix ("E1202 14:57:10.080172   20818 run.go:72] "): time and pid change on
+# every run and would make a sticky comment differ each time
+_KLOG = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [^ \]]+\] ")
 
 
 def sandbox_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -106,7 +110,8 @@ def run(
             raise error(f"{name}: output larger than {max_output} bytes")
         if code != 0:
             err.seek(0)
-            lines = err.read(64 * 1024).decode("utf-8", "replace").strip().splitlines()
+            text = err.read(64 * 1024).decode("utf-8", "replace")
+            lines = [_KLOG.sub("", line) for line in text.strip().splitlines()]
             detail = "; ".join(lines[:STDERR_LINES]) or f"exit status {code}"
             raise error(f"{name} failed: {detail}")
         out.seek(0)

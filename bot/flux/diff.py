@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.flux._yaml import dump_yaml
-from bot.flux.mask import MASK, NoiseRules, is_secret, mask_secret_pair, mask_sops, strip_noise
+from bot.flux.mask import (
+    MASK,
+    NoiseRules,
+    is_secret,
+    mask_secret_pair,
+    mask_sops,
+    secret_pieces,
+    strip_noise,
+)
 from bot.flux.objects import FluxObjects, ObjectKey, object_key
 
 MAX_OBJECT_DIFF = 20_000
@@ -68,15 +76,13 @@ def secret_values(objects: FluxObjects) -> frozenset[str]:
                 continue
             for value in section.values():
                 text = str(value)
-                found.add(text)
-                found.update(line for line in text.splitlines() if len(line) >= 8)
+                found |= secret_pieces(text)
                 if name == "data":
                     try:
                         decoded = base64.b64decode(text, validate=True).decode("utf-8")
                     except (ValueError, UnicodeDecodeError):
                         continue
-                    found.add(decoded)
-                    found.update(line for line in decoded.splitlines() if len(line) >= 8)
+                    found |= secret_pieces(decoded)
     return frozenset(v for v in found if len(v) >= MIN_SECRET_LEN)
 
 

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import copy
 import fnmatch
-from collections.abc import Iterable, Mapping
+import posixpath
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from bot.flux.kustomizefile import KUSTOMIZATION_FILES, KustomizeFile
 
 MASK = "**MASKED**"
 MASK_BEFORE = "**MASKED (before)**"
@@ -151,3 +154,61 @@ def strip_noise(obj: Any, rules: NoiseRules | None = None) -> Any:
     if isinstance(obj, list):
         return [strip_noise(v, rules) for v in obj]
     return obj
+
+
+MIN_PIECE_LEN = 8  # parts of a secret (a line, a value in it) scrubbed on their own from this long
+
+
+def secret_pieces(text: str) -> set[str]:
+    """``text`` and the parts of it an error message may quote on their own.
+
+    A secret value is often a small file (``values.yaml``, an env file): besides the whole text,
+    every line and every value after ``key: `` or ``key=`` in a line count, when long enough.
+    """
+    found = {text}
+    for line in text.splitlines():
+        line = line.strip()
+        if len(line) >= MIN_PIECE_LEN:
+            found.add(line)
+        for sep in (": ", "="):
+            if sep in line:
+                value = line.split(sep, 1)[1].strip().strip("'\"")
+                if len(value) >= MIN_PIECE_LEN:
+                    found.add(value)
+    return found
+
+
+Loader = Callable[[str, str], list[Any]]
+
+
+def generator_secret_values(tree: Mapping[str, str], load: Loader) -> frozenset[str]:
+    """Values a kustomize ``secretGenerator`` would put in a Secret: literals and file contents.
+
+    They are never in a Secret object of the repository, yet a failing build may quote them
+    (``invalid literal source =value``), so errors are scrubbed of them too.
+    """
+    found: set[str] = set()
+    for path, text in tree.items():
+        if posixpath.basename(path) not in KUSTOMIZATION_FILES or "secretGenerator" not in text:
+            continue
+        try:
+            docs = load(text, path)
+        except Exception:  # an unreadable kustomization fails its build; nothing to collect
+            continue
+        doc = docs[0] if docs else None
+        gens = doc.get("secretGenerator") if isinstance(doc, Mapping) else None
+        directory = posixpath.dirname(path)
+        for gen in gens if isinstance(gens, list) else []:
+            if not isinstance(gen, Mapping):
+                continue
+            for literal in gen.get("literals") or []:
+                found |= secret_pieces(str(literal))
+                found.add(str(literal).split("=", 1)[-1])
+            sources = list(gen.get("files") or []) + list(gen.get("envs") or [])
+            if isinstance(gen.get("env"), str):
+                sources.append(gen["env"])
+            for item in sources:
+                target = KustomizeFile.resolve(directory, str(item).split("=", 1)[-1])
+                if target is not None and target in tree:
+                    found |= secret_pieces(tree[target])
+    return frozenset(v for v in found if len(v.strip()) >= 4)

@@ -33,7 +33,7 @@ from bot.flux.diff import (
     secret_values,
 )
 from bot.flux.graph import FluxGraph, Node
-from bot.flux.mask import NoiseRules
+from bot.flux.mask import NoiseRules, generator_secret_values
 from bot.flux.objects import caching_loader
 from bot.flux.render import Builder, RenderResult, RenderSettings, TreeRenderer
 from bot.forges.base import Forge
@@ -118,7 +118,12 @@ def run_preview(
     base_nodes = _affected(base_graph, changed_set, opts.render_all)
     head_nodes = _affected(head_graph, changed_set, opts.render_all)
     labels = sorted(set(base_nodes) | set(head_nodes))
-    secrets = secret_values(base_graph.objects) | secret_values(head_graph.objects)
+    secrets = (
+        secret_values(base_graph.objects)
+        | secret_values(head_graph.objects)
+        | generator_secret_values(base, load)
+        | generator_secret_values(head, load)
+    )
     diff_opts = DiffOptions(
         noise=opts.diff.noise,
         context=opts.diff.context,
