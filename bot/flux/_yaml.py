@@ -1,80 +1,51 @@
-"""YAML loading for the flux package: tolerant of custom tags, bounded in size.
+"""YAML for the flux package: reading kustomize/helm output, writing objects for diffs.
 
-Until ``bot.manifests.yamlload`` lands this is the loader :func:`bot.flux.objects.parse_tree` uses.
-``load_rendered`` reads kustomize/helm output (plain YAML) with the fast C loader when present.
+Reading goes through :mod:`bot.manifests.yamlload` (libyaml, custom tags kept as text, alias-bomb
+and depth limits) like every other manifest fluxbot reads; rendered output larger than its
+per-text limit is read in runs of whole documents. Writing is block-style YAML with sorted keys
+and literal blocks for multi-line strings, so object diffs are stable and read line by line.
+
+    >>> load_rendered("a: 1\n---\nb: [x]\n", "demo")
+    [{'a': 1}, {'b': ['x']}]
 """
 
 from __future__ import annotations
 
-import warnings
+import re
+from collections.abc import Iterator
+from io import StringIO
+from itertools import pairwise
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.representer import SafeRepresenter
 
-from bot.errors import ManifestError
+from bot.manifests.yamlload import MAX_BYTES, load_documents
 
-MAX_BYTES = 4 * 1024 * 1024
-
-
-class _TolerantConstructor(SafeConstructor):
-    """Safe constructor that reads unknown tags (``!env_var`` ...) as their plain value."""
+_DOC_START = re.compile(r"^---[ \t]*(?:#.*)?$", re.M)
 
 
-def _unknown_tag(loader: Any, suffix: str, node: Any) -> Any:
-    if node.id == "scalar":
-        return loader.construct_scalar(node)
-    if node.id == "sequence":
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)
+def _runs(text: str, limit: int) -> Iterator[str]:
+    """``text`` cut at document markers into pieces of at most ``limit`` characters (when a
+    single document is larger, it is one piece and the loader refuses it)."""
+    if len(text) <= limit:
+        yield text
+        return
+    starts = [m.start() for m in _DOC_START.finditer(text)]
+    bounds = [0, *(s for s in starts if s > 0), len(text)]
+    piece_start = 0
+    for prev, nxt in pairwise(bounds):
+        if nxt - piece_start > limit and prev > piece_start:
+            yield text[piece_start:prev]
+            piece_start = prev
+    yield text[piece_start:]
 
 
-def _value_tag(loader: Any, node: Any) -> Any:
-    return loader.construct_scalar(node)
-
-
-_TolerantConstructor.add_multi_constructor("!", _unknown_tag)
-_TolerantConstructor.add_constructor("tag:yaml.org,2002:value", _value_tag)
-
-
-def _yaml(pure: bool) -> YAML:
-    yaml = YAML(typ="safe", pure=pure)
-    yaml.Constructor = _TolerantConstructor
-    yaml.allow_duplicate_keys = True
-    return yaml
-
-
-def load_documents(text: str, path: str) -> list[Any]:
-    """Every document of ``text`` (``None`` for empty ones dropped); errors name ``path``."""
-    if len(text) > MAX_BYTES:
-        raise ManifestError(f"{path}: file larger than {MAX_BYTES} bytes")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                docs = list(_yaml(pure=False).load_all(text.lstrip("\ufeff")))
-            except Exception:  # the C parser refuses duplicate anchors; the pure one copes
-                docs = list(_yaml(pure=True).load_all(text.lstrip("\ufeff")))
-    except Exception as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise ManifestError(f"{path}:{where} invalid YAML: {problem}") from None
-    return [d for d in docs if d is not None]
-
-
-def load_rendered(text: str, what: str) -> list[Any]:
-    """Documents of kustomize/helm output."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                docs = list(_yaml(pure=False).load_all(text))
-            except Exception:
-                docs = list(_yaml(pure=True).load_all(text))
-    except Exception as exc:
-        raise ManifestError(f"{what}: rendered output is not YAML: {type(exc).__name__}") from None
+def load_rendered(text: str, what: str, *, limit: int = MAX_BYTES) -> list[Any]:
+    """The documents of kustomize/helm output (empty ones dropped); errors name ``what``."""
+    docs: list[Any] = []
+    for piece in _runs(text, limit):
+        docs.extend(load_documents(piece, what))
     return [d for d in docs if d is not None]
 
 
@@ -92,8 +63,6 @@ _Representer.add_representer(str, _str)
 
 def dump_yaml(obj: Any) -> str:
     """Block-style YAML of plain data with sorted keys (stable output for diffs)."""
-    from io import StringIO
-
     yaml = YAML(typ="safe", pure=True)
     yaml.Representer = _Representer
     yaml.default_flow_style = False
