@@ -44,8 +44,13 @@ def touches_manifests(paths: tuple[str, ...]) -> bool:
 
 
 def jobs_for(event: Event, bot_login: str) -> list[Job]:
-    """The jobs an event calls for; events caused by fluxbot itself call for none."""
-    if event.actor == bot_login and event.kind is not EventKind.PR_MERGED:
+    """The jobs an event calls for; events caused by fluxbot itself call for none.
+
+    Two exceptions: fluxbot's own PRs still get a preview when opened or pushed to, and a merge of
+    its PR (by whoever) still reconciles.
+    """
+    own_allowed = (EventKind.PR_MERGED, EventKind.PR_OPENED, EventKind.PR_SYNCHRONIZE)
+    if event.actor == bot_login and event.kind not in own_allowed:
         return []
 
     def job(kind: JobKind, repo: str | None = None) -> Job:

@@ -73,6 +73,10 @@ def test_dispatch_rules() -> None:
     assert jobs_for(by_bot, bot) == []
     self_push = ev(EventKind.PUSH, branch="main", default_branch="main", actor=bot)
     assert jobs_for(self_push, bot) == []
+    own_pr = ev(EventKind.PR_OPENED, pr_branch="fluxbot/app", pr_number=4, actor=bot)
+    assert [j.kind for j in jobs_for(own_pr, bot)] == [JobKind.PREVIEW]
+    own_edit = ev(EventKind.PR_EDITED, pr_branch="fluxbot/app", pr_number=4, actor=bot)
+    assert jobs_for(own_edit, bot) == []
     inst = ev(EventKind.INSTALLATION, repos=("o/a", "o/b"))
     assert [j.repo for j in jobs_for(inst, bot)] == ["o/a", "o/b"]
     assert touches_manifests((".fluxbot.yaml",))
