@@ -161,12 +161,86 @@ def merge_values(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, 
     return out
 
 
-def _set_path(values: dict[str, Any], path: str, value: str) -> None:
-    parts = path.split(".")
-    node = values
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
+def typed_value(value: str) -> Any:
+    """A ``valuesFrom`` value for ``targetPath`` as helm-controller sets it (Helm's strvals):
+    quoted → the string inside; ``true``/``false``/``null`` (any case) → bool/None; a base-10
+    integer not starting with ``0`` (or ``0`` itself) → int; anything else stays a string."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value.strip("'\"")
+    lower = value.lower()
+    if lower in ("true", "false"):
+        return lower == "true"
+    if lower == "null":
+        return None
+    if value == "0":
+        return 0
+    if value and value[0] != "0":
+        try:
+            number = int(value, 10)
+        except ValueError:
+            return value
+        if -(2**63) <= number < 2**63 and value.lstrip("+-").isdigit():
+            return number
+    return value
+
+
+def _path_segments(path: str) -> list[str | int]:
+    """``a.b[0].c\\.d`` → ``["a", "b", 0, "c.d"]`` (strvals' dots, indexes and escaped dots)."""
+    segments: list[str | int] = []
+    current = ""
+    i = 0
+    while i < len(path):
+        c = path[i]
+        if c == "\\" and i + 1 < len(path):
+            current += path[i + 1]
+            i += 2
+            continue
+        if c == ".":
+            if current:
+                segments.append(current)
+            current = ""
+        elif c == "[":
+            end = path.find("]", i)
+            if end < 0 or not path[i + 1 : end].isdigit():
+                raise HelmSkip(f"targetPath {path!r}: bad list index")
+            if current:
+                segments.append(current)
+            current = ""
+            segments.append(int(path[i + 1 : end]))
+            i = end
+        else:
+            current += c
+        i += 1
+    if current:
+        segments.append(current)
+    if not segments:
+        raise HelmSkip("targetPath is empty")
+    return segments
+
+
+def _set_path(values: dict[str, Any], path: str, raw: str) -> None:
+    """Set ``raw`` (typed like ``helm --set``) at a strvals ``targetPath`` inside ``values``."""
+    quoted = len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\""
+    if not quoted and "," in raw:  # strvals would read what follows the comma as another key
+        raise HelmSkip(f"targetPath {path}: an unquoted value with a comma is not a single value")
+    value = typed_value(raw)
+    segments = _path_segments(path)
+    node: Any = values
+    for seg, nxt in zip(segments, [*segments[1:], None], strict=True):
+        last = nxt is None
+        fresh: Any = value if last else ([] if isinstance(nxt, int) else {})
+        if isinstance(seg, int):
+            if not isinstance(node, list):
+                raise HelmSkip(f"targetPath {path}: index on a non-list value")
+            node.extend([None] * (seg + 1 - len(node)))
+            if last or not isinstance(node[seg], list | dict):
+                node[seg] = fresh
+        else:
+            if not isinstance(node, dict):
+                raise HelmSkip(f"targetPath {path}: key on a non-map value")
+            if last or not isinstance(node.get(seg), list | dict):
+                node[seg] = fresh
+        node = node[seg]
 
 
 def release_values(
