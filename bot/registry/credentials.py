@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ruamel.yaml import YAML
-
 from bot.errors import AuthError, ConfigError
 from bot.reference import DOCKER_HUB_API, is_docker_hub
 
@@ -114,6 +112,8 @@ class DockerConfig:
     @classmethod
     def from_secret(cls, path: Path) -> DockerConfig:
         """A Kubernetes Secret of type ``kubernetes.io/dockerconfigjson`` (YAML or JSON)."""
+        from ruamel.yaml import YAML  # only when a Secret file is given (import costs ~50 ms)
+
         try:
             doc = YAML(typ="safe").load(path.read_text())
         except OSError as exc:

@@ -15,12 +15,12 @@ import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from bot.errors import AuthError, RateLimitError, RegistryError
-from bot.log import get_logger
 from bot.registry.auth import Authenticator
 from bot.registry.credentials import Credentials
 from bot.registry.guard import Guard, host_port
@@ -28,7 +28,13 @@ from bot.registry.protocol import parse_ratelimit, parse_retry_after
 
 __all__ = ["Response", "Retry", "Stats", "Transport"]
 
-log = get_logger(__name__)
+
+def _log() -> Any:
+    """The module logger, imported on first use (structlog costs ~0.1 s of start-up)."""
+    from bot.log import get_logger
+
+    return get_logger(__name__)
+
 
 TRANSIENT_STATUS = frozenset({500, 502, 503, 504, 429})
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
@@ -329,7 +335,7 @@ class Transport:
         )
         delay = min(delay, self._retry.max_retry_after)
         self.stats.retries += 1
-        log.info("registry.retry", host=host, what=what, reason=reason, delay=round(delay, 3))
+        _log().info("registry.retry", host=host, what=what, reason=reason, delay=round(delay, 3))
         await self._sleep(delay)
 
     async def _send_following(
