@@ -13,6 +13,7 @@ later) without claiming the delivery id. Redeliveries are recognised by
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import time
@@ -21,10 +22,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.errors import WebhookError
-from bot.events import EventKind
+from bot.events import Event, EventKind
 from bot.forges.gitlab_events import normalise
 from bot.log import get_logger
 from bot.webhooks import ServerState
+from bot.webhooks.github import BIG_BODY, read_capped
 
 log = get_logger(__name__)
 
@@ -49,12 +51,8 @@ def _answer(status: int, result: str, **extra: Any) -> web.Response:
     return web.json_response({"result": result, **extra}, status=status)
 
 
-async def _read_capped(request: web.Request, cap: int) -> bytes | None:
-    """The body, or None when it exceeds ``cap`` bytes (read no further than that)."""
-    if request.content_length is not None and request.content_length > cap:
-        return None
-    body = await request.content.read(cap + 1)
-    return None if len(body) > cap else body
+def _parse(hook: str, body: bytes, key: str) -> Event:
+    return normalise(hook, json.loads(body), key)
 
 
 async def handle(request: web.Request) -> web.Response:
@@ -74,13 +72,16 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
         log.warning("gitlab.webhook.unauthorized", hook=hook, remote=request.remote)
         return _answer(401, "unauthorized")
     key = delivery_key(request.headers)
-    body = await _read_capped(request, state.settings.max_body_bytes)
+    body = await read_capped(request, state.settings.max_body_bytes)
     if body is None:
         state.count(FORGE, hook, "rejected")
         log.warning("gitlab.webhook.too_large", hook=hook, delivery=key)
         return _answer(200, "ignored", reason="body too large")
     try:
-        event = normalise(hook, json.loads(body), key)
+        if len(body) > BIG_BODY:  # JSON of megabytes: keep the event loop free meanwhile
+            event = await asyncio.to_thread(_parse, hook, body, key)
+        else:
+            event = _parse(hook, body, key)
     except (ValueError, WebhookError) as exc:
         state.count(FORGE, hook, "rejected")
         log.warning("gitlab.webhook.malformed", hook=hook, delivery=key, error=str(exc)[:200])

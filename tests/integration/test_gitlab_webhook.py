@@ -6,6 +6,7 @@ answer 4xx); redeliveries (same ``Idempotency-Key``) enqueue nothing; accepted o
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -210,3 +211,27 @@ async def test_draining_server_answers_503_and_keeps_the_id_unclaimed(
     harness.state.accepting = lambda: True  # restarted: GitLab's retry is processed
     resp = await client.post(ROUTE, data=push_body(), headers=headers("Push Hook", key="k-9"))
     assert resp.status == 202 and len(harness.jobs) == 1
+
+
+async def test_a_large_delivery_is_read_whole(aiohttp_client: Any) -> None:
+    # a multi-megabyte body arrives in many TCP chunks: all of them must be read, not only the
+    # ones already buffered when the handler starts (else it parses as malformed and is dropped)
+    h = Harness(max_body=8 * 1024 * 1024)
+    data = json.loads(push_body())
+    data["padding"] = "x" * 3_000_000
+    body = json.dumps(data).encode()
+    client = await aiohttp_client(h.app)
+    resp = await client.post(ROUTE, data=io.BytesIO(body), headers=headers("Push Hook"))
+    assert resp.status == 202, await resp.text()
+    assert [j.kind for j in h.jobs] == [JobKind.UPDATE]
+    # one byte over the cap: refused (2xx), whether or not Content-Length announced it
+    small = Harness(max_body=len(body) - 1)
+    client = await aiohttp_client(small.app)
+
+    async def chunks() -> Any:
+        for at in range(0, len(body), 65536):
+            yield body[at : at + 65536]
+
+    resp = await client.post(ROUTE, data=chunks(), headers=headers("Push Hook", key="k-2"))
+    assert resp.status == 200 and (await resp.json())["reason"] == "body too large"
+    assert small.jobs == []
