@@ -73,16 +73,39 @@ def _glob_prefix(pattern: str) -> str:
     return "/".join(fixed)
 
 
-def copy_view(rules: Iterable[CopyRule], files: Iterable[str]) -> dict[str, str]:
-    """Apply ArtifactGenerator copy rules to repository ``files``: artifact path → repo path."""
+@dataclass(frozen=True)
+class CopyPlan:
+    """What ArtifactGenerator copy rules make of the repository's files.
+
+    ``view`` maps each artifact path to the repository file it holds (for a merged file, the
+    last one merged); ``merges`` lists, for artifact files built with ``strategy: Merge``, every
+    repository YAML file merged into it, in order (the first is the base); ``notes`` tells what
+    could not be reproduced (``strategy: Extract`` of tarballs).
+    """
+
+    view: dict[str, str]
+    merges: dict[str, tuple[str, ...]]
+    notes: tuple[str, ...] = ()
+
+
+def copy_plan(rules: Iterable[CopyRule], files: Iterable[str]) -> CopyPlan:
+    """Apply copy rules in order with ``cp``-like semantics, as source-watcher does."""
     files = sorted(files)
     view: dict[str, str] = {}
+    merges: dict[str, tuple[str, ...]] = {}
+    notes: list[str] = []
     for rule in rules:
         pattern = rule.pattern.strip("/")
         prefix = _glob_prefix(pattern)
         is_glob = any(c in pattern for c in "*?[")
         regex = glob_regex(pattern)
         excludes = [glob_regex(x if "/" in x else "**/" + x) for x in rule.exclude]
+        if rule.strategy == "Extract":
+            notes.append(
+                f"copy @{rule.source}/{rule.pattern} uses strategy Extract (tarballs): "
+                "their contents are not rendered"
+            )
+            continue
         for path in files:
             if is_glob:
                 if not regex.match(path):
@@ -96,8 +119,18 @@ def copy_view(rules: Iterable[CopyRule], files: Iterable[str]) -> dict[str, str]
                 dest = rule.to
             else:
                 dest = posixpath.join(rule.to, rel) if rule.to else rel
-            view[posixpath.normpath(dest)] = path
-    return view
+            dest = posixpath.normpath(dest)
+            if rule.strategy == "Merge" and dest in view and path.endswith((".yaml", ".yml")):
+                merges[dest] = (*merges.get(dest, (view[dest],)), path)
+            else:
+                merges.pop(dest, None)  # overwritten: earlier merges are gone
+            view[dest] = path
+    return CopyPlan(view, merges, tuple(notes))
+
+
+def copy_view(rules: Iterable[CopyRule], files: Iterable[str]) -> dict[str, str]:
+    """Artifact path → repository path of :func:`copy_plan` (merged files: the last source)."""
+    return copy_plan(rules, files).view
 
 
 @dataclass(frozen=True)
@@ -109,6 +142,11 @@ class Node:
     view: Mapping[str, str] | None = field(compare=False, hash=False, repr=False)
     deploys: frozenset[str] = field(default=frozenset(), compare=False, hash=False, repr=False)
     inputs: frozenset[str] = field(default=frozenset(), compare=False, hash=False, repr=False)
+    # artifact files merged from several repository files (ArtifactGenerator strategy: Merge)
+    merges: Mapping[str, tuple[str, ...]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+    notes: tuple[str, ...] = field(default=(), compare=False, hash=False, repr=False)
 
     @property
     def key(self) -> ObjectKey:
@@ -237,9 +275,9 @@ class FluxGraph:
     ) -> FluxGraph:
         return cls(parse_tree(tree, load), tree.keys(), repo_urls)
 
-    def _source(self, ks: Kustomization) -> tuple[dict[str, str] | None, str | None] | None:
-        """``(view, generator file)``: no view for the repository itself, a copy view for an
-        artifact of this repository; ``None`` when the source is not this repository."""
+    def _source(self, ks: Kustomization) -> tuple[CopyPlan | None, str | None] | None:
+        """``(copy plan, generator file)``: no plan for the repository itself, a copy plan for
+        an artifact of this repository; ``None`` when the source is not this repository."""
         ref = ks.source_ref
         if ref.kind == "GitRepository":
             return (None, None) if ref in self.self_sources else None
@@ -260,14 +298,17 @@ class FluxGraph:
         rules = [r for r in art.copy if gen.sources.get(r.source) in self.self_sources]
         if not rules:
             return None
-        return copy_view(rules, self.files.paths), gen.file
+        return copy_plan(rules, self.files.paths), gen.file
 
     def _node(
-        self, ks: Kustomization, label: str, view: dict[str, str] | None, generator: str | None
+        self, ks: Kustomization, label: str, plan: CopyPlan | None, generator: str | None
     ) -> Node:
+        view = plan.view if plan is not None else None
+        merges = plan.merges if plan is not None else {}
         vfiles = self.files if view is None else _Files(view)
         found = _closure(ks.path, ks.components, vfiles, self.objects.kustomize, view)
         deploys = frozenset(p for f in found if (p := f if view is None else view.get(f)))
+        deploys |= {src for f in found if f in merges for src in merges[f]}
         inputs = set(deploys) | {ks.file} | ({generator} if generator else set())
         for ref in ks.substitute_from:
             for obj in self.objects.config:
@@ -282,7 +323,15 @@ class FluxGraph:
             if hr.file in deploys and src is not None and src in self.self_sources and hr.chart:
                 chart_dir = clean_path(hr.chart)
                 inputs.update(self.files.under(chart_dir))
-        return Node(ks, label, view, deploys, frozenset(inputs))
+        return Node(
+            ks,
+            label,
+            view,
+            deploys,
+            frozenset(inputs),
+            {f: m for f, m in merges.items() if f in found},
+            plan.notes if plan is not None else (),
+        )
 
     def owner_node(self, path: str) -> Node | None:
         """The most specific Kustomization that deploys ``path`` (deepest ``spec.path``)."""

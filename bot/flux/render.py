@@ -27,9 +27,9 @@ from types import TracebackType
 from typing import Any
 
 from bot.errors import BotError, RenderError
-from bot.flux._yaml import load_rendered
+from bot.flux._yaml import dump_yaml, load_rendered
 from bot.flux.graph import FluxGraph, Node
-from bot.flux.helm import HelmSettings, template_release
+from bot.flux.helm import HelmSettings, merge_values, template_release
 from bot.flux.inherit import effective_child, resolve_vars, substitute_object
 from bot.flux.objects import HELM_GROUP, KUSTOMIZATION_FILES, ObjectKey, api_group
 from bot.flux.substitute import disabled
@@ -113,9 +113,11 @@ class TreeRenderer:
             name, files = "repo", self.tree
             wanted = set(node.deploys)
         else:
-            digest = hashlib.sha256(json.dumps(sorted(node.view.items())).encode()).hexdigest()
-            name = "artifact-" + digest[:16]
+            key = json.dumps([sorted(node.view.items()), sorted(node.merges.items())])
+            name = "artifact-" + hashlib.sha256(key.encode()).hexdigest()[:16]
             files = {dest: self.tree[src] for dest, src in node.view.items() if src in self.tree}
+            for dest, sources in node.merges.items():
+                files[dest] = self._merged(sources)
             wanted = {dest for dest, src in node.view.items() if src in node.deploys}
         if name not in self._views:
             root = Path(self._tmp.name) / name
@@ -136,6 +138,18 @@ class TreeRenderer:
         written.update(todo)
         return root
 
+    def _merged(self, sources: tuple[str, ...]) -> str:
+        """YAML files merged in order the way source-watcher's ``strategy: Merge`` does (Helm's
+        values merge: maps merge key by key, anything else, lists too, is replaced)."""
+        merged: dict[str, Any] = {}
+        for src in sources:
+            docs = load_rendered(self.tree.get(src, ""), src)
+            if docs and isinstance(docs[0], Mapping):
+                merged = merge_values(merged, docs[0])
+            elif docs:
+                raise RenderError(f"{src}: strategy Merge needs a YAML mapping")
+        return dump_yaml(merged)
+
     # -- building -----------------------------------------------------------------------------
 
     def effective(self, node: Node) -> tuple[dict[str, Any], list[str]]:
@@ -144,9 +158,10 @@ class TreeRenderer:
         return effective_child(node.ks, parent.ks if parent else None, self.graph.objects, _load)
 
     def render(self, node: Node) -> RenderResult:
-        notes: list[str] = []
+        notes: list[str] = list(node.notes)
         try:
-            doc, notes = self.effective(node)
+            doc, parent_notes = self.effective(node)
+            notes += parent_notes
             objects = self._build(node, doc, notes)
             charts, failures = self._charts(node, objects, notes)
         except BotError as exc:

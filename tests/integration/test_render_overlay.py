@@ -168,3 +168,39 @@ def test_run_timeout_output_cap_and_stderr() -> None:
     with pytest.raises(RenderError, match=r"python.* failed: boom"):
         run([sys.executable, "-c", "import sys; sys.stderr.write('boom\\n'); sys.exit(3)"])
     assert run([sys.executable, "-c", "print('ok')"]) == b"ok\n"
+
+
+MERGE_GEN = """\
+apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
+metadata: {name: gen, namespace: flux-system}
+spec:
+  sources: [{alias: repo, kind: GitRepository, name: flux-system}]
+  artifacts:
+    - name: app
+      copy:
+        - {from: "@repo/app/**", to: "@artifact/"}
+        - {from: "@repo/over/settings.yaml", to: "@artifact/settings.yaml", strategy: Merge}
+        - {from: "@repo/charts/*.tgz", to: "@artifact/charts/", strategy: Extract}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: app, namespace: flux-system}
+spec:
+  path: ./
+  sourceRef: {kind: ExternalArtifact, name: app}
+"""
+
+
+def test_artifact_merge_strategy_renders_the_merged_file() -> None:
+    tree = {
+        "clusters/gen.yaml": MERGE_GEN,
+        "app/settings.yaml": (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1', b: '2'}\n"
+        ),
+        "over/settings.yaml": "data: {b: '3'}\nmetadata: {labels: {tier: web}}\n",
+    }
+    result = render(tree)
+    cm = by_kind(result)["ConfigMap"]
+    assert cm["data"] == {"a": "1", "b": "3"} and cm["metadata"]["labels"] == {"tier": "web"}
+    assert any("Extract" in n and "not rendered" in n for n in result.notes)

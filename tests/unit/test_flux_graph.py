@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.flux.graph import FluxGraph, copy_view, glob_regex
+from bot.flux.graph import FluxGraph, copy_plan, copy_view, glob_regex
 from bot.flux.objects import CopyRule
 from tests.support.paths import FLUX_EXAMPLE, ONEDR0P
 
@@ -134,3 +134,65 @@ def test_in_repo_chart_is_an_input_of_its_release() -> None:
     }
     assert graph.affected(["charts/other/Chart.yaml"]) == set()
     assert graph.owner("charts/web/Chart.yaml") is None  # an input, not a deployed manifest
+
+
+def test_copy_strategies_merge_overwrite_and_extract() -> None:
+    files = ["app/cm.yaml", "app/k.yaml", "over/cm.yaml", "over/more.yaml", "pkg/chart.tgz"]
+    plan = copy_plan(
+        [
+            CopyRule("m", "app/**", ""),
+            CopyRule("m", "over/cm.yaml", "cm.yaml", strategy="Merge"),
+            CopyRule("m", "over/more.yaml", "cm.yaml", strategy="Merge"),
+            CopyRule("m", "over/cm.yaml", "new.yaml", strategy="Merge"),  # nothing to merge into
+            CopyRule("m", "pkg/*.tgz", "charts/", strategy="Extract"),
+        ],
+        files,
+    )
+    assert plan.merges == {"cm.yaml": ("app/cm.yaml", "over/cm.yaml", "over/more.yaml")}
+    assert plan.view["cm.yaml"] == "over/more.yaml" and plan.view["new.yaml"] == "over/cm.yaml"
+    assert "charts/chart.tgz" not in plan.view
+    (note,) = plan.notes
+    assert "Extract" in note and "pkg/*.tgz" in note
+    # a later Overwrite replaces the merged file entirely
+    again = copy_plan(
+        [
+            CopyRule("m", "app/**", ""),
+            CopyRule("m", "over/cm.yaml", "cm.yaml", strategy="Merge"),
+            CopyRule("m", "over/more.yaml", "cm.yaml"),
+        ],
+        files,
+    )
+    assert again.merges == {} and again.view["cm.yaml"] == "over/more.yaml"
+
+
+MERGE_GEN = """\
+apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
+metadata: {name: gen, namespace: flux-system}
+spec:
+  sources: [{alias: repo, kind: GitRepository, name: flux-system}]
+  artifacts:
+    - name: app
+      copy:
+        - {from: "@repo/app/**", to: "@artifact/"}
+        - {from: "@repo/over/cm.yaml", to: "@artifact/cm.yaml", strategy: Merge}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: app, namespace: flux-system}
+spec:
+  path: ./
+  sourceRef: {kind: ExternalArtifact, name: app}
+"""
+
+
+def test_merged_sources_are_inputs_of_the_kustomization() -> None:
+    tree = {
+        "clusters/gen.yaml": MERGE_GEN,
+        "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\n",
+        "over/cm.yaml": "data: {b: '2'}\n",
+    }
+    graph = FluxGraph.from_tree(tree)
+    (node,) = graph.nodes
+    assert node.merges == {"cm.yaml": ("app/cm.yaml", "over/cm.yaml")}
+    assert {n.label for n in graph.affected_nodes(["over/cm.yaml"])} == {"flux-system/app"}
