@@ -7,6 +7,11 @@
 A pending ``update`` job for a repository absorbs further ``update`` jobs for it (re-planning
 twice in a row gives the same result), so a burst of pushes costs one plan. ``execute`` is the
 only thing the queue knows about a job: a scale-out worker calls the same function.
+
+``reconcile`` jobs (:data:`DETACHED`) write no branch and mostly wait (a rollout watch lasts up to
+its timeout, 10 minutes by default), so they run outside the per-repository serialisation and the
+global slots, bounded by their own ``watch_concurrency``: a watch never holds back the updates and
+commands of its repository. ``wait_idle`` and ``drain`` cover them like any other job.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from bot.log import get_logger
 
 _log = get_logger(__name__)
 Execute = Callable[[Job], Awaitable[object]]
+# Job kinds that run beside their repository's serialised jobs (they write no branches).
+DETACHED = frozenset({JobKind.RECONCILE})
 
 
 class QueueClosed(RuntimeError):
@@ -29,9 +36,17 @@ class QueueClosed(RuntimeError):
 class JobQueue:
     """Per-repository serialisation, a global concurrency bound, a bounded backlog."""
 
-    def __init__(self, execute: Execute, concurrency: int = 4, max_pending: int = 10_000) -> None:
+    def __init__(
+        self,
+        execute: Execute,
+        concurrency: int = 4,
+        max_pending: int = 10_000,
+        watch_concurrency: int = 32,
+    ) -> None:
         self._execute = execute
         self._slots = asyncio.Semaphore(concurrency)
+        self._watch_slots = asyncio.Semaphore(max(1, watch_concurrency))
+        self._detached: set[asyncio.Task[None]] = set()
         self._pending: dict[str, deque[Job]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._max_pending = max_pending
@@ -46,11 +61,20 @@ class JobQueue:
 
     @property
     def active(self) -> int:
-        return len(self._tasks)
+        return len(self._tasks) + len(self._detached)
 
     async def enqueue(self, job: Job) -> None:
         if self._closing:
             raise QueueClosed("shutting down")
+        if job.kind in DETACHED:
+            if len(self._detached) >= self._max_pending:
+                _log.warning("queue.full", repo=job.repo, kind=job.kind.value)
+                return
+            self._idle.clear()
+            task = asyncio.create_task(self._detach(job), name=f"{job.kind.value} {job.key}")
+            self._detached.add(task)
+            task.add_done_callback(self._detached_done)
+            return
         queue = self._pending.setdefault(job.key, deque())
         if job.kind is JobKind.UPDATE and any(j.kind is JobKind.UPDATE for j in queue):
             self.coalesced += 1
@@ -63,22 +87,36 @@ class JobQueue:
             self._idle.clear()
             self._tasks[job.key] = asyncio.create_task(self._work(job.key), name=f"jobs {job.key}")
 
+    async def _detach(self, job: Job) -> None:
+        async with self._watch_slots:
+            await self._run(job)
+
+    def _detached_done(self, task: asyncio.Task[None]) -> None:
+        self._detached.discard(task)
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        if not self._tasks and not self._detached:
+            self._idle.set()
+
+    async def _run(self, job: Job) -> None:
+        try:
+            await self._execute(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # execute reports its own errors; never kill the worker
+            _log.exception("queue.job_crashed", repo=job.repo, kind=job.kind.value)
+
     async def _work(self, key: str) -> None:
         try:
             while self._pending.get(key):
                 job = self._pending[key].popleft()
                 async with self._slots:
-                    try:
-                        await self._execute(job)
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception:  # execute reports its own errors; never kill the worker
-                        _log.exception("queue.job_crashed", repo=job.repo, kind=job.kind.value)
+                    await self._run(job)
         finally:
             self._pending.pop(key, None)
             self._tasks.pop(key, None)
-            if not self._tasks:
-                self._idle.set()
+            self._check_idle()
 
     async def wait_idle(self) -> None:
         """Until nothing is pending or running."""
@@ -87,13 +125,13 @@ class JobQueue:
     async def drain(self, timeout: float = 30.0) -> bool:
         """Refuse new jobs, wait ``timeout`` for the rest, cancel stragglers; True when clean."""
         self._closing = True
-        if not self._tasks:
+        if not self._tasks and not self._detached:
             return True
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
             return True
         except TimeoutError:
-            tasks = list(self._tasks.values())
+            tasks = [*self._tasks.values(), *self._detached]
             _log.warning("queue.drain_timeout", cancelled=len(tasks))
             for task in tasks:
                 task.cancel()
