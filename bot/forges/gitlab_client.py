@@ -11,9 +11,10 @@ bound ours.
 Rate limits, both ways:
 
 - reactive: python-gitlab's own retry loop (``obey_rate_limit``) sleeps on 429 for ``Retry-After``
-  (or until ``RateLimit-Reset``), and ``retry_transient_errors`` retries 5xx/timeouts with backoff;
-  ``max_retries`` bounds both. A ``Retry-After`` longer than ``max_wait`` is not slept: the
-  request fails with :class:`bot.errors.RateLimitError` at once.
+  (or until ``RateLimit-Reset``; an HTTP-date ``Retry-After`` is rewritten to seconds first, since
+  python-gitlab parses it with ``int()``), and ``retry_transient_errors`` retries 5xx/timeouts
+  with backoff; ``max_retries`` bounds both. A ``Retry-After`` longer than ``max_wait`` is not
+  slept: the request fails with :class:`bot.errors.RateLimitError` at once.
 - proactive: every response's ``RateLimit-Remaining``/``RateLimit-Reset`` is recorded; when the
   budget is spent, the next request waits for the reset (again at most ``max_wait``).
 
@@ -25,6 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import datetime
+import email.utils
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -40,6 +44,24 @@ from bot.errors import ForgeError, RateLimitError
 
 T = TypeVar("T")
 USER_AGENT = "fluxbot (+https://github.com/fluxbot)"
+
+
+def retry_after_seconds(value: str | None, now: float) -> int | None:
+    """``Retry-After`` as whole seconds from ``now``: delta-seconds or an HTTP-date (RFC 9110)."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        return max(0, math.ceil(float(text)))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC by RFC 5322
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0, math.ceil(when.timestamp() - now))
 
 
 def _number(value: str | None) -> float | None:
@@ -66,6 +88,10 @@ class RateBudget:
         self._reset: float | None = None
         self.waited = 0.0
 
+    def now(self) -> float:
+        """The budget's clock (wall time, as ``RateLimit-Reset`` and HTTP-dates are)."""
+        return self._clock()
+
     def observe(self, status: int, headers: Mapping[str, str]) -> None:
         """Record a response's budget; refuse a 429 whose ``Retry-After`` exceeds ``max_wait``."""
         remaining = _number(headers.get("RateLimit-Remaining"))
@@ -74,7 +100,7 @@ class RateBudget:
             if remaining is not None:
                 self._remaining, self._reset = remaining, reset
         if status == 429:
-            after = _number(headers.get("Retry-After"))
+            after: float | None = retry_after_seconds(headers.get("Retry-After"), self._clock())
             if after is None and reset is not None:
                 after = reset - self._clock()
             if after is not None and after > self.max_wait:
@@ -110,6 +136,15 @@ class _BudgetAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
         self._budget.pause()
         response = super().send(request, *args, **kwargs)
+        raw = response.headers.get("Retry-After")
+        if raw is not None:
+            # python-gitlab reads it with int(): an HTTP-date (or "1.5") would raise ValueError
+            # out of its retry loop. Hand it whole delta-seconds; drop what cannot be parsed.
+            seconds = retry_after_seconds(raw, self._budget.now())
+            if seconds is None:
+                del response.headers["Retry-After"]
+            else:
+                response.headers["Retry-After"] = str(seconds)
         self._budget.observe(response.status_code, response.headers)
         return response
 

@@ -7,6 +7,7 @@ fixture fails the test on any departure.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -259,6 +260,19 @@ async def test_rate_limit_retry_after_is_honoured(
         started = time.monotonic()
         assert await forge.branch_sha("trunk")
         assert time.monotonic() - started >= 1.0
+    assert len(gitlab.calls("GET", r"/repository/branches/trunk$")) == 2
+
+
+async def test_rate_limit_retry_after_as_an_http_date(
+    gitlab: FakeGitLab, project: str, gitlab_forge: Opener
+) -> None:
+    # RFC 9110 allows an HTTP-date; python-gitlab alone would crash on int() of it
+    when = email.utils.formatdate(time.time() + 2, usegmt=True)
+    gitlab.fail_next("GET", r"/repository/branches/", 429, {"Retry-After": when})
+    async with gitlab_forge(project) as forge:
+        started = time.monotonic()
+        assert await forge.branch_sha("trunk")
+        assert time.monotonic() - started >= 0.9  # the date is whole seconds: >= 1 s ahead
     assert len(gitlab.calls("GET", r"/repository/branches/trunk$")) == 2
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import RateLimitError
-from bot.forges.gitlab_client import RateBudget
+from bot.forges.gitlab_client import RateBudget, retry_after_seconds
 
 
 class Clock:
@@ -80,3 +80,28 @@ def test_garbage_headers_ignored() -> None:
     b.observe(200, {"RateLimit-Remaining": "many", "RateLimit-Reset": "soon"})
     b.pause()
     assert clock.slept == []
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("7", 7),
+        (" 7 ", 7),
+        ("1.2", 2),
+        ("-5", 0),
+        ("Thu, 01 Jan 1970 00:17:00 GMT", 20),  # 1020 s after the epoch; now is 1000
+        ("Thu, 01 Jan 1970 00:17:00 -0000", 20),
+        ("Thu, 01 Jan 1970 00:00:01 GMT", 0),  # in the past: retry now
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_retry_after_seconds_or_http_date(value: str | None, seconds: int | None) -> None:
+    assert retry_after_seconds(value, 1000.0) == seconds
+
+
+def test_429_with_a_far_http_date_refused() -> None:
+    b, _ = budget(max_wait=30)
+    with pytest.raises(RateLimitError, match="retry after 3600s"):
+        b.observe(429, {"Retry-After": "Thu, 01 Jan 1970 01:16:40 GMT"})  # 4600 - 1000
