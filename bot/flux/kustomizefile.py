@@ -7,11 +7,58 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# what kustomize would fetch over the network: URLs (its loader reads http(s) files for any
+# path field) and remote git bases
+_REMOTE = re.compile(
+    r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@|(?:github|gitlab|bitbucket)\.(?:com|org)/)"
+)
+_PATH_LISTS = (
+    "resources",
+    "bases",
+    "components",
+    "crds",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "patchesStrategicMerge",
+)
+
+
+def remote_references(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every entry of a kustomization that names something to download instead of a file."""
+    found: list[str] = []
+
+    def check(value: Any) -> None:
+        if isinstance(value, str) and "\n" not in value and _REMOTE.match(value.strip()):
+            found.append(value.strip())
+
+    def items(name: str, source: Mapping[str, Any] = doc) -> list[Any]:
+        value = source.get(name)
+        return value if isinstance(value, list) else []
+
+    for name in _PATH_LISTS:
+        for value in items(name):
+            check(value)
+    for name in ("patches", "patchesJson6902", "replacements"):
+        for entry in items(name):
+            if isinstance(entry, Mapping):
+                check(entry.get("path"))
+    openapi = doc.get("openapi")
+    if isinstance(openapi, Mapping):
+        check(openapi.get("path"))
+    for name in ("configMapGenerator", "secretGenerator"):
+        for gen in items(name):
+            if isinstance(gen, Mapping):
+                for item in items("files", gen) + items("envs", gen) + [gen.get("env")]:
+                    check(item.split("=", 1)[-1] if isinstance(item, str) else item)
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -25,6 +72,7 @@ class KustomizeFile:
     components: tuple[str, ...] = ()
     patch_files: tuple[str, ...] = ()
     other_files: tuple[str, ...] = ()
+    remote: tuple[str, ...] = ()  # URLs and remote bases (refused when rendering)
 
     @classmethod
     def parse(cls, doc: Any, path: str) -> KustomizeFile:
@@ -62,6 +110,7 @@ class KustomizeFile:
             components=tuple(strings("components")),
             patch_files=tuple(patches),
             other_files=tuple(others),
+            remote=remote_references(doc),
         )
 
     @staticmethod

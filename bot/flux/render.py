@@ -178,6 +178,7 @@ class TreeRenderer:
         directory = root / node.ks.path if node.ks.path else root
         if not directory.is_dir():
             raise RenderError(f"spec.path {node.ks.path or './'} does not exist in the source")
+        self._refuse_remote(node)
         restore = _write_overlay(directory, spec)
         try:
             if self._builder is not None:
@@ -202,6 +203,19 @@ class TreeRenderer:
             if variables:
                 objects = [o if disabled(o) else substitute_object(o, variables) for o in objects]
         return objects
+
+    def _refuse_remote(self, node: Node) -> None:
+        """Previews build offline: a kustomization of the build naming a URL or a remote base
+        fails the build before kustomize runs (its loader would fetch it, loopback included)."""
+        for path in sorted(node.deploys):
+            if posixpath.basename(path) not in KUSTOMIZATION_FILES:
+                continue
+            kf = self.graph.objects.kustomize.get(posixpath.dirname(path))
+            if kf is not None and kf.remote:
+                raise RenderError(
+                    f"{path}: remote reference {kf.remote[0]} refused (previews are built "
+                    "offline; only files of the repository are read)"
+                )
 
     def _charts(
         self, node: Node, objects: list[dict[str, Any]], notes: list[str]

@@ -7,7 +7,9 @@ opt-out annotation, and the sandbox: load restrictions, no remote bases, timeout
 
 from __future__ import annotations
 
+import http.server
 import sys
+import threading
 from typing import Any
 
 import pytest
@@ -153,6 +155,47 @@ def test_load_restrictions_and_no_remote_bases() -> None:
     }
     result = render(remote)
     assert result.error is not None and result.objects == ()
+
+
+def test_remote_resources_refused_even_on_loopback() -> None:
+    """kustomize's loader fetches http(s) resources itself and Go skips proxies for loopback, so
+    a closed proxy is not enough: remote references fail the build before kustomize runs."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            body = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fetched}\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        for kustomization in (
+            f"resources:\n  - {url}/cm.yaml\n",
+            f"resources: [deploy.yaml]\npatches:\n  - path: {url}/patch.yaml\n",
+        ):
+            tree = {
+                "clusters/ks.yaml": KS,
+                "app/kustomization.yaml": kustomization,
+                "app/deploy.yaml": DEPLOY,
+            }
+            result = render(tree)
+            assert result.error is not None and "remote reference" in result.error
+            assert f"{url}/" in result.error and result.objects == ()
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+    assert hits == []
 
 
 def test_missing_path_is_an_error_not_a_crash() -> None:
