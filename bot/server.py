@@ -5,7 +5,8 @@ Routes: ``POST /webhooks/github`` (:mod:`bot.webhooks.github`), ``POST /webhooks
 (started and not draining), ``GET /metrics`` (Prometheus). Webhooks are answered at once; their jobs
 run in the in-process :class:`~bot.queue.JobQueue` (per-repository serialisation) through
 :func:`bot.runner.execute`, with one registry client (and tag cache) shared by every job. A
-scheduler re-plans every repository the GitHub App is installed on. On shutdown the queue is
+scheduler re-plans every repository the GitHub App is installed on (in token mode: the
+repositories listed in ``FLUXBOT_GITHUB_REPOSITORIES``). On shutdown the queue is
 drained: running jobs finish (up to ``drain_timeout``), new deliveries get 503. With
 ``FLUXBOT_CACHE`` (``settings.cache_path``) seen delivery ids and registry tags persist in SQLite.
 
@@ -17,11 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientError, web
 
 from bot.dispatch import Job
 from bot.log import get_logger
@@ -74,15 +75,20 @@ def _registry_counts(rt: Runtime) -> Callable[[], Mapping[str, int]]:
 
 
 async def _learn_bot_login(state: ServerState) -> None:
-    """Use the App's real login (``<slug>[bot]``) to recognise fluxbot's own events."""
+    """Use the real login to recognise fluxbot's own events: the App's (``<slug>[bot]``), or in
+    token mode the token user's (``GET /user``)."""
     from dataclasses import replace
 
     from bot.errors import BotError
-    from bot.forges.github_auth import app_login
+    from bot.forges.github_auth import app_login, token_login
 
+    settings = state.settings
     try:
-        login = await app_login(state.settings)
-    except (BotError, OSError) as exc:
+        if settings.github_app_id and settings.github_private_key:
+            login = await app_login(settings)
+        else:
+            login = await token_login(settings)
+    except (BotError, OSError, TimeoutError, ClientError) as exc:
         _log.warning("server.app_login_unknown", error=str(exc))
         return
     if login and login != state.settings.bot_login:
@@ -116,8 +122,12 @@ def build_app(
     sources: list[RepoSource] | None = None,
     schedule: bool = True,
     docker_config: str | None = None,
+    repositories: Sequence[str] = (),
 ) -> web.Application:
-    """The application; ``execute``/``registry``/``sources`` are seams for tests and workers."""
+    """The application; ``execute``/``registry``/``sources`` are seams for tests and workers.
+
+    The scheduler re-plans every repository of the GitHub App; in token mode (no App to list
+    installations) it re-plans ``repositories`` (``FLUXBOT_GITHUB_REPOSITORIES``)."""
     app = web.Application(client_max_size=settings.max_body_bytes + 1024)
     metrics = Metrics()
     own_store = None
@@ -159,16 +169,14 @@ def build_app(
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         owned = rt.registry is None and execute is None
-        if settings.github_app_id and settings.github_private_key:
+        if (settings.github_app_id and settings.github_private_key) or settings.github_token:
             await _learn_bot_login(state)
         if owned:
             rt.registry = await _open_registry(settings, docker_config)
         if schedule:
-            from bot.forges.github_auth import app_repositories
-
             rt.scheduler = Scheduler(
                 settings.schedule_interval,
-                sources if sources is not None else [app_repositories(settings)],
+                sources if sources is not None else _default_sources(settings, repositories),
                 state.submit,
             )
             rt.tasks.append(asyncio.create_task(rt.scheduler.run(), name="scheduler"))
@@ -189,6 +197,20 @@ def build_app(
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(_stop_accepting(rt))
     return app
+
+
+def _default_sources(settings: Settings, repositories: Sequence[str]) -> list[RepoSource]:
+    from bot.forges.github_auth import app_repositories, token_repositories
+
+    if settings.github_app_id and settings.github_private_key:
+        if repositories:
+            _log.warning("server.repositories_ignored", reason="the App's installations are used")
+        return [app_repositories(settings)]
+    if settings.github_token and repositories:
+        return [token_repositories(settings, repositories)]
+    if settings.github_token:
+        _log.warning("server.nothing_to_schedule", hint="set FLUXBOT_GITHUB_REPOSITORIES")
+    return []
 
 
 def _stop_accepting(rt: Runtime) -> Callable[[web.Application], Awaitable[None]]:

@@ -5,7 +5,9 @@
 Configuration comes from the environment (``FLUXBOT_GITHUB_APP_ID``,
 ``FLUXBOT_GITHUB_PRIVATE_KEY_PATH`` or ``FLUXBOT_GITHUB_PRIVATE_KEY``,
 ``FLUXBOT_GITHUB_WEBHOOK_SECRET``, ``FLUXBOT_GITHUB_API_URL``, ``FLUXBOT_GITLAB_*``,
-``FLUXBOT_SCHEDULE_INTERVAL``, ...). SIGTERM drains running jobs before exiting.
+``FLUXBOT_SCHEDULE_INTERVAL``, ...). With a token instead of an App (``FLUXBOT_GITHUB_TOKEN``),
+``FLUXBOT_GITHUB_REPOSITORIES`` lists the repositories the scheduler re-plans. SIGTERM drains
+running jobs before exiting.
 """
 
 from __future__ import annotations
@@ -35,8 +37,21 @@ from bot.errors import ConfigError
     "--drain-timeout", default=30.0, show_default=True, help="Seconds to let jobs finish on exit."
 )
 @click.option("--no-schedule", is_flag=True, help="Do not re-plan installed repositories.")
+@click.option(
+    "--repositories",
+    envvar="FLUXBOT_GITHUB_REPOSITORIES",
+    default="",
+    metavar="OWNER/NAME,...",
+    help="Token mode (no GitHub App): the repositories the scheduler re-plans "
+    "(env FLUXBOT_GITHUB_REPOSITORIES, comma-separated).",
+)
 def serve_command(
-    host: str, port: int, concurrency: int, drain_timeout: float, no_schedule: bool
+    host: str,
+    port: int,
+    concurrency: int,
+    drain_timeout: float,
+    no_schedule: bool,
+    repositories: str,
 ) -> None:
     """Serve webhooks (POST /webhooks/github, /webhooks/gitlab), /healthz, /readyz, /metrics."""
     from aiohttp import web
@@ -50,6 +65,7 @@ def serve_command(
         raise ConfigError(
             "no webhook secret: set FLUXBOT_GITHUB_WEBHOOK_SECRET or FLUXBOT_GITLAB_WEBHOOK_SECRET"
         )
+    repos = parse_repositories(repositories)
     docker = os.environ.get("DOCKER_CONFIG") or str(Path.home() / ".docker")
     app = build_app(
         settings,
@@ -57,6 +73,7 @@ def serve_command(
         drain_timeout=drain_timeout,
         schedule=not no_schedule,
         docker_config=str(Path(docker) / "config.json"),
+        repositories=repos,
     )
     get_logger(__name__).info("server.listen", host=host, port=port)
     web.run_app(
@@ -68,3 +85,13 @@ def serve_command(
         shutdown_timeout=drain_timeout + 5,
         handle_signals=True,
     )
+
+
+def parse_repositories(value: str) -> tuple[str, ...]:
+    """``"o/a, o/b"`` → ``("o/a", "o/b")``; anything but ``owner/name`` is a ConfigError."""
+    repos = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    for repo in repos:
+        owner, _, name = repo.partition("/")
+        if not owner or not name or "/" in name or " " in repo:
+            raise ConfigError(f"FLUXBOT_GITHUB_REPOSITORIES: {repo!r} is not 'owner/name'")
+    return repos

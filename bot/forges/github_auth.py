@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -135,6 +135,38 @@ def app_repositories(
                     yield "github", repo, inst
 
     return source
+
+
+def token_repositories(
+    settings: Settings, repositories: Sequence[str]
+) -> Callable[[], AsyncIterator[tuple[str, str, int | None]]]:
+    """A scheduler source for token mode (no App to enumerate installations): the configured
+    ``repositories`` ("owner/name", e.g. from ``FLUXBOT_GITHUB_REPOSITORIES``)."""
+
+    async def source() -> AsyncIterator[tuple[str, str, int | None]]:
+        for repo in repositories:
+            yield "github", repo, None
+
+    return source
+
+
+async def token_login(settings: Settings) -> str | None:
+    """The login of ``github_token``'s user (``GET /user``), which its own events carry as
+    sender; None without a token."""
+    from bot.forges.github_api import GitHubClient
+
+    token = settings.github_token
+    if not token:
+        return None
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        gh = GitHubClient(session, base_url=settings.github_api_url, oauth_token=token)
+        try:
+            data: dict[str, Any] = await gh.getitem("/user")
+        except HTTPException as exc:
+            raise ForgeError(
+                f"GitHub refused the token for GET /user: HTTP {exc.status_code}"
+            ) from None
+    return str(data["login"])
 
 
 async def app_login(settings: Settings) -> str | None:

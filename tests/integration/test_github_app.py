@@ -78,3 +78,62 @@ async def test_server_learns_the_app_login_and_ignores_its_own_events(
     resp = await client.post("/webhooks/github", data=body, headers=headers)
     assert resp.status == 200 and (await resp.json())["result"] == "ignored"
     assert jobs == []
+
+
+async def test_token_mode_schedules_the_listed_repositories_and_learns_its_login(
+    aiohttp_client: Any, github_fake: Any, webhook_examples: dict[str, Any]
+) -> None:
+    """Without an App there are no installations to enumerate: the scheduler re-plans
+    FLUXBOT_GITHUB_REPOSITORIES, and the token's own login (GET /user) marks fluxbot's events."""
+    from tests.support.github_fixtures import GITHUB_TEST_TOKEN
+
+    github_fake.add_token(GITHUB_TEST_TOKEN, login="acme-bot", type="User")
+    jobs: list[Any] = []
+
+    async def execute(job: Any) -> None:
+        jobs.append(job)
+
+    settings = Settings(
+        github_api_url=github_fake.url,
+        github_token=GITHUB_TEST_TOKEN,
+        github_webhook_secret=WEBHOOK_SECRET,
+    )
+    app = build_app(settings, execute=execute, repositories=("o/one", "o/two"))
+    client = await aiohttp_client(app)
+    rt = client.app[RUNTIME]
+    assert rt.state.settings.bot_login == "acme-bot"
+    assert rt.scheduler is not None
+    assert await rt.scheduler.run_once() == 2
+    await rt.queue.wait_idle()
+    assert sorted((j.repo, j.kind.value, j.event.installation_id) for j in jobs) == [
+        ("o/one", "update", None),
+        ("o/two", "update", None),
+    ]
+    assert ("GET", "/user", 200) in github_fake.requests
+    # a push by the token's own user (fluxbot's commits) is not re-planned
+    payload = copy.deepcopy(
+        next(p for p in webhook_examples["pull_request"] if p["action"] == "opened")
+    )
+    payload["action"] = "edited"
+    payload["pull_request"]["head"]["ref"] = "fluxbot/app"
+    payload["pull_request"]["head"]["repo"] = copy.deepcopy(payload["repository"])
+    payload["sender"]["login"] = "acme-bot"
+    body = json.dumps(payload).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "pull_request",
+        "X-GitHub-Delivery": "own-2",
+        "X-Hub-Signature-256": "sha256="
+        + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest(),
+    }
+    resp = await client.post("/webhooks/github", data=body, headers=headers)
+    assert (await resp.json())["result"] == "ignored"
+
+
+async def test_token_mode_without_repositories_schedules_nothing(github_fake: Any) -> None:
+    from bot.server import _default_sources
+
+    settings = Settings(github_api_url=github_fake.url, github_token="t")
+    assert _default_sources(settings, ()) == []
+    app_mode = app_settings(github_fake)
+    assert len(_default_sources(app_mode, ("o/ignored",))) == 1

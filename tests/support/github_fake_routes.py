@@ -571,6 +571,14 @@ def repo_installation(fake: FakeGitHub, request: web.Request) -> web.Response:
     return _error(404, "Not Found")
 
 
+@route("GET", "/user")
+def authenticated_user(fake: FakeGitHub, request: web.Request) -> web.Response:
+    who = request[WHO]
+    if who.type == "App" or who.installation is not None:
+        return _error(403, "Resource not accessible by integration")
+    return _json(_user(who.login, who.type))
+
+
 @route("GET", "/app")
 def get_app(fake: FakeGitHub, request: web.Request) -> web.Response:
     _require_app(request)

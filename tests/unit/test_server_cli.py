@@ -28,3 +28,17 @@ def test_action_without_a_repository_fails_with_an_annotation() -> None:
     result = CliRunner().invoke(main, ["action"], env={"GITHUB_REPOSITORY": "", "INPUT_TOKEN": "x"})
     assert result.exit_code == 1
     assert "::error::fluxbot: GITHUB_REPOSITORY is not set" in result.output
+
+
+def test_repositories_for_token_mode_are_owner_name_pairs() -> None:
+    from bot.cli.serve import parse_repositories
+
+    assert parse_repositories(" o/a, o/b ,,o/a") == ("o/a", "o/b")
+    assert parse_repositories("") == ()
+    result = CliRunner().invoke(
+        main,
+        ["serve", "--port", "0"],
+        env={"FLUXBOT_GITHUB_WEBHOOK_SECRET": "s", "FLUXBOT_GITHUB_REPOSITORIES": "o/a, nope"},
+    )
+    assert result.exit_code == 1
+    assert "'nope' is not 'owner/name'" in result.output
