@@ -198,6 +198,25 @@ def test_remote_resources_refused_even_on_loopback() -> None:
     assert hits == []
 
 
+def test_exec_and_krm_function_plugins_never_run(tmp_path: Any) -> None:
+    marker = tmp_path / "ran"
+    for function in (
+        "exec:\n        path: ./fn.sh\n",
+        "container:\n        image: ghcr.io/example/fn:1\n",
+    ):
+        tree = {
+            "clusters/ks.yaml": KS,
+            "app/kustomization.yaml": "resources: [deploy.yaml]\ntransformers: [fn.yaml]\n",
+            "app/deploy.yaml": DEPLOY,
+            "app/fn.yaml": "apiVersion: example.com/v1\nkind: Fn\nmetadata:\n  name: fn\n"
+            "  annotations:\n    config.kubernetes.io/function: |\n      " + function,
+            "app/fn.sh": f"#!/bin/sh\ntouch {marker}\ncat\n",
+        }
+        result = render(tree)
+        assert result.error is not None and "plugin" in result.error, result.error
+    assert not marker.exists()
+
+
 def test_missing_path_is_an_error_not_a_crash() -> None:
     result = render({"clusters/ks.yaml": KS.replace("./app", "./nowhere"), "x.yaml": "a: 1\n"})
     assert result.error is not None and "does not exist" in result.error
