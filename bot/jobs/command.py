@@ -113,6 +113,9 @@ async def run_command(ctx: Context, event: Event) -> CommandOutcome | None:
             text, ok = await _execute(ctx, event, pr, cmd, name)
         except BotError as exc:
             text, ok = f"failed: {exc}", False
+        except Exception:  # a bug must still end in 😕 and a reply, not a lone 👀
+            log.exception("command.crashed", repo=forge.repo, pr=number, command=cmd.kind.value)
+            text, ok = "failed: an internal error (details in fluxbot's log).", False
         outcome.ok = outcome.ok and ok
         outcome.replies.append(text)
         log.info("command.done", repo=forge.repo, pr=number, command=cmd.kind.value, ok=ok)

@@ -213,6 +213,23 @@ async def test_rebase_failure_is_confused(monkeypatch: pytest.MonkeyPatch) -> No
     assert "forge refused the push" in replies(forge, number)[0]
 
 
+async def test_a_crash_in_one_command_still_ends_in_confused_and_a_reply(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    forge, ctx, number = await setup()
+
+    async def crashing(c: Context) -> _Report:
+        raise KeyError("bug")
+
+    monkeypatch.setattr("bot.jobs.update.run_update", crashing)
+    outcome = await run_command(ctx, comment("/fluxbot rebase\n/fluxbot help", number))
+    assert outcome is not None and not outcome.ok
+    assert [r[2] for r in forge.reactions] == [Reaction.EYES, Reaction.CONFUSED]
+    (reply,) = replies(forge, number)
+    assert "internal error" in reply and "commands**" in reply  # the help still answered
+    assert "bug" not in reply
+
+
 async def test_reconcile_needs_a_merged_pr() -> None:
     forge, ctx, number = await setup()
     await run_command(ctx, comment("/fluxbot reconcile", number))
