@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,7 @@ from bot.rollout import (
     evaluate_statuses,
     overall,
     render_comment,
+    revision_sha,
     rfc3339nano,
 )
 
@@ -178,18 +179,26 @@ async def reconcile_and_watch(
     observe: Callable[[KsRef], Awaitable[Observation]]
     if kube is not None:
         requested = at if report.how == "the Kubernetes API" else None
-        descendants = await _descendants(ctx, branch, merge_sha)
+        ancestry = Ancestry(ctx, merge_sha, await _descendants(ctx, branch, merge_sha))
 
         async def observe(ref: KsRef) -> Observation:
             obj = await kube.get(KUSTOMIZATION, ref)
             if obj is None:
                 return Observation(Outcome.FAILED, "Kustomization not found in the cluster")
-            return evaluate(obj, merge_sha, requested, descendants)
+            obs = evaluate(obj, merge_sha, requested, ancestry.known)
+            if obs.outcome is Outcome.PROGRESSING and await ancestry.learn(obj):
+                obs = evaluate(obj, merge_sha, requested, ancestry.known)
+            return obs
 
         report.watched_by = "the Kubernetes API"
     elif cfg.statuses and merge_sha:
+        details = getattr(ctx.forge, "commit_status_details", None)
 
         async def observe(ref: KsRef) -> Observation:
+            if callable(details):  # optional: states and descriptions (controller messages)
+                found: Mapping[str, tuple[StatusState, str]] = await details(merge_sha)
+                states = {c: st for c, (st, _d) in found.items()}
+                return evaluate_statuses(states, ref, {c: d for c, (_s, d) in found.items()})
             return evaluate_statuses(await ctx.forge.commit_statuses(merge_sha), ref)
 
         report.watched_by = "Flux's commit statuses"
@@ -206,6 +215,43 @@ async def reconcile_and_watch(
     )
     report.state, report.description = overall(report.results)
     return report
+
+
+class Ancestry:
+    """Commits known to contain the merge; asks the forge about others when it can.
+
+    The optional forge method ``is_ancestor(ancestor, descendant) -> bool`` (not yet in the
+    :class:`~bot.forges.base.Forge` protocol) tells whether a revision Flux applied or attempted
+    descends from the merge commit; each commit is asked about once. Without it, only the branch
+    head seen at the start of the watch counts as a descendant.
+    """
+
+    def __init__(self, ctx: Context, merge_sha: str, descendants: Sequence[str] = ()) -> None:
+        self._ask = getattr(ctx.forge, "is_ancestor", None)
+        self._merge = merge_sha
+        self._answers: dict[str, bool] = {sha: True for sha in descendants}
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        return tuple(sha for sha, yes in self._answers.items() if yes)
+
+    async def learn(self, obj: Mapping[str, Any]) -> bool:
+        """Ask about the object's applied/attempted commits; True when one is a new descendant."""
+        if not callable(self._ask) or not self._merge:
+            return False
+        status = obj.get("status") or {}
+        learnt = False
+        for field_name in ("lastAppliedRevision", "lastAttemptedRevision"):
+            sha = revision_sha(str(status.get(field_name) or ""))
+            if not sha or sha in self._answers or sha.startswith(self._merge):
+                continue
+            try:
+                self._answers[sha] = bool(await self._ask(self._merge, sha))
+            except BotError as exc:  # unknown commit (not fetched yet, force-push): not ours
+                log.info("reconcile.ancestry_unknown", sha=sha, error=str(exc))
+                self._answers[sha] = False
+            learnt = learnt or self._answers[sha]
+        return learnt
 
 
 async def _descendants(ctx: Context, branch: str, merge_sha: str) -> tuple[str, ...]:
@@ -258,6 +304,9 @@ async def run_reconcile(ctx: Context, event: Event) -> RolloutReport | None:
     marker = PRMarker.parse(pr.body) if pr else None
     if not paths and marker is not None:
         paths = sorted({u.path for u in marker.updates})
+    pr_paths = getattr(forge, "pr_paths", None)  # optional: not yet in the Forge protocol
+    if not paths and pr is not None and callable(pr_paths):
+        paths = sorted(await pr_paths(pr.number))
     kustomizations, sources = affected(tree, paths)
     if not kustomizations:
         log.info("reconcile.nothing_affected", repo=forge.repo, sha=merge_sha)
@@ -285,6 +334,14 @@ async def run_reconcile(ctx: Context, event: Event) -> RolloutReport | None:
         if pr is not None:
             body = f"{ROLLOUT_MARKER}\n### Could not ask Flux to reconcile\n\n{exc}\n"
             await forge.ensure_comment(pr.number, ROLLOUT_MARKER, body)
+        raise
+    except asyncio.CancelledError:
+        # Shutdown (drain timeout) mid-watch: leave no status stuck at "pending".
+        note = "fluxbot stopped before the rollout finished; comment `/fluxbot reconcile` to retry"
+        with suppress(BotError, TimeoutError):
+            await asyncio.wait_for(
+                forge.set_status(merge_sha, STATUS_CONTEXT, StatusState.ERROR, note), 5
+            )
         raise
     report.pr_number = pr.number if pr else None
     state = report.state if report.results else StatusState.SUCCESS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,10 @@ class NoRegistry:
         raise AssertionError
 
 
-async def merged_pr(config: str = FAST) -> tuple[MemoryForge, int, str]:
-    forge = MemoryForge(files={**TREE, **fluxbot_config(config)})
+async def merged_pr(
+    config: str = FAST, forge_cls: type[MemoryForge] = MemoryForge
+) -> tuple[MemoryForge, int, str]:
+    forge = forge_cls(files={**TREE, **fluxbot_config(config)})
     base = forge.branches["main"]
     await forge.ensure_branch(
         "fluxbot/web", base, {DEPLOY: TREE[DEPLOY].replace("1.0.0", "1.1.0")}, "update"
@@ -202,3 +205,24 @@ async def test_push_to_default_branch_reports_on_the_merged_pr(
     other = Event(forge="memory", kind=EventKind.PUSH, repo="owner/repo", branch="dev",
                   default_branch="main", after=sha)  # fmt: skip
     assert await run_reconcile(context(forge, kube_api, tmp_path), other) is None
+
+
+async def test_shutdown_mid_watch_leaves_no_pending_status(
+    kube_api: KubeFake, tmp_path: Path
+) -> None:
+    """A drain that cancels the watch turns the pending `fluxbot/rollout` into an error."""
+    kube_api.add_kustomization("flux-system", "apps", Behaviour("stuck"))
+    forge, number, sha = await merged_pr("  timeout: 10m\n  interval: 10ms\n")
+    kube_api.push(sha)
+    task = asyncio.create_task(
+        run_reconcile(context(forge, kube_api, tmp_path), merged_event(number, sha))
+    )
+    for _ in range(500):
+        if forge.statuses.get(sha, {}).get("fluxbot/rollout") is StatusState.PENDING:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # in the watch loop
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert forge.statuses[sha]["fluxbot/rollout"] is StatusState.ERROR
