@@ -97,12 +97,23 @@ def _summary(preview: PreviewDiff) -> list[str]:
     return lines
 
 
-def diff_comment(preview: PreviewDiff, max_chars: int = DEFAULT_MAX_CHARS) -> str:
-    """Markdown for the sticky preview comment, never longer than ``max_chars`` (nor 65,536)."""
-    return diff_markdown(preview, min(max_chars, GITHUB_COMMENT_LIMIT))
+FULL_DIFF_HINT = "run `fluxbot diff --base <base branch> --output diff.md` for the full diff"
 
 
-def diff_markdown(preview: PreviewDiff, max_chars: int = JOB_SUMMARY_LIMIT) -> str:
+def diff_comment(
+    preview: PreviewDiff, max_chars: int = DEFAULT_MAX_CHARS, full_diff: str = FULL_DIFF_HINT
+) -> str:
+    """Markdown for the sticky preview comment, never longer than ``max_chars`` (nor 65,536).
+
+    ``full_diff`` ends the truncation note: where the whole diff is (the Action passes "see the
+    job summary"; elsewhere the default tells how to get it with ``fluxbot diff --output``).
+    """
+    return diff_markdown(preview, min(max_chars, GITHUB_COMMENT_LIMIT), full_diff)
+
+
+def diff_markdown(
+    preview: PreviewDiff, max_chars: int = JOB_SUMMARY_LIMIT, full_diff: str = FULL_DIFF_HINT
+) -> str:
     """The same markdown with a larger cap: Action job summaries, check runs, artifacts."""
     head = "\n".join(_summary(preview)).rstrip("\n")
     blocks = [_details(k) for k in preview.kustomizations if not k.empty]
@@ -118,8 +129,7 @@ def diff_markdown(preview: PreviewDiff, max_chars: int = JOB_SUMMARY_LIMIT) -> s
         remaining = len(blocks) - i
         note = (
             f"\n\n> ⚠️ Truncated: {remaining} more Kustomization diff"
-            f"{'' if remaining == 1 else 's'} not shown (comment size limit). Run "
-            "`fluxbot diff` locally or see the job summary for the full diff."
+            f"{'' if remaining == 1 else 's'} not shown (comment size limit): {full_diff}."
         )
         if len(out) + 2 + len(block) + len(note) + len(problems) > max_chars:
             out += note

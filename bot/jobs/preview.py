@@ -38,7 +38,7 @@ from bot.flux.objects import caching_loader
 from bot.flux.render import Builder, RenderResult, RenderSettings, TreeRenderer
 from bot.forges.base import Forge
 from bot.log import get_logger
-from bot.render import DIFF_MARKER, diff_comment
+from bot.render import DIFF_MARKER, FULL_DIFF_HINT, diff_comment
 
 log = get_logger(__name__)
 
@@ -208,9 +208,14 @@ def _with_charts(
     return (*result.objects, *charts)
 
 
-def preview_comment(result: PreviewDiff, max_chars: int | None = None) -> str:
-    """The sticky-comment markdown for a preview (capped, with the hidden marker)."""
-    return diff_comment(result) if max_chars is None else diff_comment(result, max_chars=max_chars)
+def preview_comment(
+    result: PreviewDiff, max_chars: int | None = None, full_diff: str = FULL_DIFF_HINT
+) -> str:
+    """The sticky-comment markdown for a preview (capped, with the hidden marker); ``full_diff``
+    says in the truncation note where the whole diff is (e.g. "see the job summary")."""
+    if max_chars is None:
+        return diff_comment(result, full_diff=full_diff)
+    return diff_comment(result, max_chars=max_chars, full_diff=full_diff)
 
 
 def render_input(path: str) -> bool:
@@ -224,6 +229,7 @@ async def post_preview(
     base_ref: str,
     head_ref: str,
     options: PreviewOptions | None = None,
+    full_diff: str = FULL_DIFF_HINT,
 ) -> PreviewDiff:
     """Render a PR's preview and ensure its one sticky comment (found by :data:`DIFF_MARKER`).
 
@@ -239,5 +245,5 @@ async def post_preview(
     result = await asyncio.to_thread(run_preview, base, head, None, opts)
     if problems:
         result = replace(result, problems=(*problems, *result.problems))
-    await forge.ensure_comment(number, DIFF_MARKER, preview_comment(result))
+    await forge.ensure_comment(number, DIFF_MARKER, preview_comment(result, full_diff=full_diff))
     return result

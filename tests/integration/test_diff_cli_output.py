@@ -75,6 +75,7 @@ def test_comment_is_capped_and_output_file_holds_everything(
     assert code == DIFF_EXIT
     assert len(out) <= GITHUB_COMMENT_LIMIT
     assert "⚠️ Truncated:" in out and "not shown (comment size limit)" in out
+    assert "run `fluxbot diff --base <base branch> --output diff.md` for the full diff." in out
     shown = out.count("<details><summary><code>flux-system/app")
     assert 0 < shown < APPS
     text = full.read_text(encoding="utf-8")

@@ -198,6 +198,10 @@ def test_markdown_capped_with_truncation_note() -> None:
     assert len(diff_comment(_preview(40, diff_len=5000), max_chars=10**6)) <= 65_536
     full = diff_markdown(_preview(40, diff_len=5000))
     assert "Truncated" not in full and full.count("<details>") == 40
+    # the note says where the full diff is: the caller's place, or how to produce it
+    assert "--output diff.md` for the full diff." in md
+    summary = diff_comment(_preview(40, diff_len=5000), full_diff="see the job summary")
+    assert "not shown (comment size limit): see the job summary." in summary
 
 
 def test_empty_preview_and_other_formats() -> None:
