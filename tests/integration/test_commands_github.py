@@ -257,6 +257,7 @@ async def test_unknown_command_gets_help(
             "failure",
             "❌ failed",
         ),
+        (Behaviour("stuck"), "error", "⏳ timed out"),
     ],
 )
 async def test_merge_reconciles_and_reports(
@@ -268,6 +269,9 @@ async def test_merge_reconciles_and_reports(
     cell: str,
 ) -> None:
     fake, deliver, pr = setup
+    if behaviour.outcome == "stuck":  # a short timeout, on the branch being merged
+        fast = {".fluxbot.yaml": "reconcile:\n  timeout: 300ms\n  interval: 20ms\n"}
+        fake.push(REPO_NAME, fast, branch=pr["head"]["ref"], message="fast timeout")
     kube_api.add_kustomization("flux-system", "apps", behaviour)
     sha = fake.merge_pull(REPO_NAME, pr["number"])
     kube_api.push(sha)
@@ -279,6 +283,8 @@ async def test_merge_reconciles_and_reports(
     assert f"`flux-system/apps` | {cell}" in comment
     if behaviour.outcome == "failed":
         assert behaviour.message in comment
+    if behaviour.outcome == "stuck":
+        assert "did not finish in time" in comment
     # `/fluxbot reconcile` on the merged PR runs it again and edits the same comment
     payload, cid = say(fake, webhook_examples, pr["number"], "/fluxbot reconcile", "alice")
     kube_api.behaviour[("flux-system", "apps")] = Behaviour("ready")
@@ -302,3 +308,68 @@ async def test_diff_renders_the_preview_again(
     assert fake.reactions(REPO_NAME, cid) == ["eyes", "rocket"], replies(fake, number, cid)
     (preview,) = [c.body for c in fake.comments(REPO_NAME, number) if DIFF_MARKER in c.body]
     assert "2.0.0" in preview and before == []
+
+
+async def test_rebase_recomputes_on_the_moved_base(
+    setup: tuple[Any, Deliver, dict[str, Any]],
+    webhook_examples: dict[str, Any],
+    github_fake: Any,
+) -> None:
+    fake, deliver, pr = setup
+    branch = pr["head"]["ref"]
+    github_fake.add_collaborator(REPO_NAME, "root", "admin")
+    fake.push(REPO_NAME, {"apps/extra.yaml": "kind: ConfigMap\n"}, message="base moves")
+    assert "apps/extra.yaml" not in fake.files(REPO_NAME, branch)
+    payload, cid = say(fake, webhook_examples, pr["number"], "/fluxbot rebase", "root")
+    await deliver("issue_comment", payload)
+    assert fake.reactions(REPO_NAME, cid) == ["eyes", "rocket"], replies(fake, pr["number"], cid)
+    files = fake.files(REPO_NAME, branch)
+    assert "apps/extra.yaml" in files and ":2.0.0" in files["apps/deploy.yaml"]
+    assert "recomputed the branch on `main`" in replies(fake, pr["number"], cid)[0]
+
+
+@pytest.mark.parametrize(
+    ("command", "scope", "version"),
+    [
+        ("ignore this minor version", IgnoreScope.MINOR, "2.0.0"),
+        ("ignore this image", IgnoreScope.IMAGE, ""),
+    ],
+)
+async def test_ignore_minor_and_image_are_honoured_by_the_next_plan(
+    setup: tuple[Any, Deliver, dict[str, Any]],
+    webhook_examples: dict[str, Any],
+    github_fake: Any,
+    command: str,
+    scope: IgnoreScope,
+    version: str,
+) -> None:
+    fake, deliver, pr = setup
+    github_fake.add_collaborator(REPO_NAME, "keeper", "maintain")  # maintain counts as write
+    payload, cid = say(fake, webhook_examples, pr["number"], f"/fluxbot {command}", "keeper")
+    await deliver("issue_comment", payload)
+    assert fake.reactions(REPO_NAME, cid) == ["eyes", "rocket"], replies(fake, pr["number"], cid)
+    (pull,) = fake.pulls(REPO_NAME)
+    marker = PRMarker.parse(pull["body"])
+    assert pull["state"] == "closed" and marker is not None
+    assert [(i.scope, i.version) for i in marker.ignores] == [(scope, version)]
+    await deliver("push", push_payload(webhook_examples))
+    assert [p for p in fake.pulls(REPO_NAME) if p["state"] == "open"] == []
+
+
+async def test_close_and_triage_refused(
+    setup: tuple[Any, Deliver, dict[str, Any]],
+    webhook_examples: dict[str, Any],
+    github_fake: Any,
+) -> None:
+    fake, deliver, pr = setup
+    github_fake.add_collaborator(REPO_NAME, "triager", "triage")  # permission "read": refused
+    payload, cid = say(fake, webhook_examples, pr["number"], "/fluxbot close", "triager")
+    await deliver("issue_comment", payload)
+    assert fake.pulls(REPO_NAME)[0]["state"] == "open" and fake.reactions(REPO_NAME, cid) == []
+    payload, cid = say(fake, webhook_examples, pr["number"], "@fluxbot close", "alice")
+    await deliver("issue_comment", payload)
+    assert fake.pulls(REPO_NAME)[0]["state"] == "closed"
+    assert fake.reactions(REPO_NAME, cid) == ["eyes", "rocket"]
+    # closing without a command implies "not this version": the next plan does not reopen it
+    await deliver("push", push_payload(webhook_examples))
+    assert [p for p in fake.pulls(REPO_NAME) if p["state"] == "open"] == []
