@@ -60,6 +60,9 @@ class Settings:
     gitlab_url: str = "https://gitlab.com"
     gitlab_token: str | None = field(default=None, repr=False)
     gitlab_webhook_secret: str | None = field(default=None, repr=False)
+    # the GitLab token's username (own events); None: asked from GET /user when serving
+    gitlab_bot_login: str | None = None
+    gitlab_projects: tuple[str, ...] = ()  # re-planned on the schedule by ``fluxbot serve``
     # scheduler
     schedule_interval: float = 3600.0
     max_body_bytes: int = 25 * 1024 * 1024
@@ -92,6 +95,8 @@ class Settings:
             gitlab_url=e.get("FLUXBOT_GITLAB_URL", "https://gitlab.com").rstrip("/"),
             gitlab_token=e.get("FLUXBOT_GITLAB_TOKEN") or None,
             gitlab_webhook_secret=e.get("FLUXBOT_GITLAB_WEBHOOK_SECRET") or None,
+            gitlab_bot_login=e.get("FLUXBOT_GITLAB_BOT_LOGIN") or None,
+            gitlab_projects=_split(e.get("FLUXBOT_GITLAB_PROJECTS")),
             schedule_interval=float(e.get("FLUXBOT_SCHEDULE_INTERVAL", "3600")),
             receiver_secret=_secret(e, "FLUXBOT_RECEIVER_SECRET"),
             kubeconfig=e.get("FLUXBOT_KUBECONFIG") or None,

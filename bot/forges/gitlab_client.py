@@ -253,3 +253,19 @@ class GitLabPool:
             clients, self._clients = self._clients, []
         for client in clients:
             client.session.close()
+
+
+async def token_username(url: str, token: str, timeout: float = 10.0) -> str:
+    """The username ``token`` acts as on GitLab (``GET /user``), e.g. ``project_42_bot_1a2b``."""
+    pool = GitLabPool(url, token, workers=1, timeout=timeout, max_retries=1)
+
+    def me(gl: gitlab.Gitlab) -> str:
+        gl.auth()
+        return str(gl.user.username) if gl.user else ""
+
+    try:
+        return await pool.run(me)
+    except Exception as exc:
+        raise forge_error("get current user", exc) from exc
+    finally:
+        await asyncio.get_running_loop().run_in_executor(None, pool.close)

@@ -7,6 +7,8 @@ on (other hooks, malformed or oversized bodies, redeliveries) is answered 200, a
 202 once its jobs are enqueued (the work runs later); while the server drains, 503 (GitLab retries
 later) without claiming the delivery id. Redeliveries are recognised by
 ``Idempotency-Key``, which GitLab keeps across its retries (``X-Gitlab-Event-UUID`` as fallback).
+fluxbot's own events are recognised by the GitLab token's username (``FLUXBOT_GITLAB_BOT_LOGIN``,
+else asked from ``GET /user`` at startup), independent of the GitHub App's ``bot_login``.
 
     setup(app, state)   # from bot.server.build_app
 """
@@ -17,14 +19,16 @@ import asyncio
 import hmac
 import json
 import time
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 
-from bot.errors import WebhookError
+from bot.errors import BotError, WebhookError
 from bot.events import Event, EventKind
 from bot.forges.gitlab_events import normalise
 from bot.log import get_logger
+from bot.settings import Settings
 from bot.webhooks import ServerState
 from bot.webhooks.github import BIG_BODY, read_capped
 
@@ -51,8 +55,14 @@ def _answer(status: int, result: str, **extra: Any) -> web.Response:
     return web.json_response({"result": result, **extra}, status=status)
 
 
-def _parse(hook: str, body: bytes, key: str) -> Event:
-    return normalise(hook, json.loads(body), key)
+def bot_login(settings: Settings) -> str:
+    """The username of fluxbot's GitLab token (``FLUXBOT_GITLAB_BOT_LOGIN`` or learnt at startup),
+    else ``bot_login`` (a GitLab-only deployment that set ``FLUXBOT_BOT_LOGIN``)."""
+    return settings.gitlab_bot_login or settings.bot_login
+
+
+def _parse(hook: str, body: bytes, key: str, login: str) -> Event:
+    return normalise(hook, json.loads(body), key, bot_login=login)
 
 
 async def handle(request: web.Request) -> web.Response:
@@ -79,9 +89,9 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
         return _answer(200, "ignored", reason="body too large")
     try:
         if len(body) > BIG_BODY:  # JSON of megabytes: keep the event loop free meanwhile
-            event = await asyncio.to_thread(_parse, hook, body, key)
+            event = await asyncio.to_thread(_parse, hook, body, key, bot_login(state.settings))
         else:
-            event = _parse(hook, body, key)
+            event = _parse(hook, body, key, bot_login(state.settings))
     except (ValueError, WebhookError) as exc:
         state.count(FORGE, hook, "rejected")
         log.warning("gitlab.webhook.malformed", hook=hook, delivery=key, error=str(exc)[:200])
@@ -111,7 +121,29 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
     return _answer(202, "accepted", jobs=[j.kind.value for j in jobs])
 
 
+async def learn_bot_login(state: ServerState) -> None:
+    """Ask GitLab whose token fluxbot holds (``GET /user``) unless ``gitlab_bot_login`` is set."""
+    settings = state.settings
+    if settings.gitlab_bot_login or not settings.gitlab_token:
+        return
+    from bot.forges.gitlab_client import token_username
+
+    try:
+        login = await token_username(settings.gitlab_url, settings.gitlab_token)
+    except BotError as exc:
+        log.warning("gitlab.bot_login_unknown", error=str(exc))
+        return
+    if login:
+        state.settings = replace(state.settings, gitlab_bot_login=login)
+        log.info("gitlab.bot_login", login=login)
+
+
 def setup(app: web.Application, state: ServerState) -> None:
-    """Add ``POST /webhooks/gitlab`` to ``app``."""
+    """Add ``POST /webhooks/gitlab`` to ``app``; at startup, learn the token's username."""
     app[STATE_KEY] = state
     app.router.add_post(ROUTE, handle)
+
+    async def on_startup(app: web.Application) -> None:
+        await learn_bot_login(state)
+
+    app.on_startup.append(on_startup)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from bot.dispatch import Job, JobKind
 from bot.settings import Settings
 from bot.webhooks import ServerState
 from bot.webhooks.gitlab import ROUTE, authentic, setup
+from tests.support.gitlab_fake import FakeGitLab
 from tests.support.paths import GITLAB_WEBHOOKS
 
 SECRET = "s3cret-token"
@@ -235,3 +237,55 @@ async def test_a_large_delivery_is_read_whole(aiohttp_client: Any) -> None:
     resp = await client.post(ROUTE, data=chunks(), headers=headers("Push Hook", key="k-2"))
     assert resp.status == 200 and (await resp.json())["reason"] == "body too large"
     assert small.jobs == []
+
+
+def mr_edit_by(user: str) -> bytes:
+    data = payload("merge_request.json")
+    data["user"]["username"] = user
+    data["object_attributes"].update(action="update", source_branch="fluxbot/app")
+    data["object_attributes"].pop("oldrev", None)
+    return json.dumps(data).encode()
+
+
+async def test_own_mr_edit_is_ignored_by_the_gitlab_login(aiohttp_client: Any) -> None:
+    # the GitHub App's login is something else entirely: the GitLab login decides
+    h = Harness()
+    h.state.settings = replace(h.state.settings, bot_login="app[bot]", gitlab_bot_login="glbot")
+    client = await aiohttp_client(h.app)
+    own = await client.post(ROUTE, data=mr_edit_by("glbot"), headers=headers("Merge Request Hook"))
+    assert own.status == 200 and (await own.json())["result"] == "ignored"
+    assert h.jobs == []
+    hdrs = headers("Merge Request Hook", key="k-2")
+    human = await client.post(ROUTE, data=mr_edit_by("alice"), headers=hdrs)
+    assert human.status == 202 and [j.kind for j in h.jobs] == [JobKind.UPDATE]
+
+
+async def test_gitlab_login_is_learnt_from_the_token_at_startup(aiohttp_client: Any) -> None:
+    fake = FakeGitLab(bot="gitops-robot")  # no bot-like name: only GET /user can tell
+    await fake.start()
+    try:
+        h = Harness()
+        h.state.settings = replace(
+            h.state.settings, bot_login="app[bot]", gitlab_url=fake.url, gitlab_token=fake.token
+        )
+        client = await aiohttp_client(h.app)
+        assert h.state.settings.gitlab_bot_login == "gitops-robot"
+        assert [c.path for c in fake.calls("GET", "/user$")] == ["/user"]
+        resp = await client.post(
+            ROUTE, data=mr_edit_by("gitops-robot"), headers=headers("Merge Request Hook")
+        )
+        assert resp.status == 200 and h.jobs == []
+    finally:
+        await fake.close()
+    assert fake.violations == []
+
+
+async def test_an_unreachable_gitlab_at_startup_falls_back(aiohttp_client: Any) -> None:
+    h = Harness()
+    h.state.settings = replace(
+        h.state.settings, gitlab_url="http://127.0.0.1:9", gitlab_token="t", bot_login="glbot"
+    )
+    client = await aiohttp_client(h.app)  # starts anyway
+    assert h.state.settings.gitlab_bot_login is None
+    resp = await client.post(ROUTE, data=mr_edit_by("glbot"), headers=headers("Merge Request Hook"))
+    assert resp.status == 200 and h.jobs == []  # FLUXBOT_BOT_LOGIN still counts

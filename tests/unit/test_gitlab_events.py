@@ -186,3 +186,46 @@ def test_malformed_payloads_raise() -> None:
 )
 def test_bot_usernames(name: str, bot: bool) -> None:
     assert is_bot_username(name) is bot
+
+
+def _mr(action: str, user: str, **attrs: Any) -> dict[str, Any]:
+    data = payload("merge_request.json")
+    data["user"]["username"] = user
+    data["object_attributes"].update(action=action, source_branch="fluxbot/app", **attrs)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("hook", "data", "kind"),
+    [
+        # fluxbot edits its MR description / closes a superseded MR: no run of its own making
+        ("Merge Request Hook", _mr("update", "glbot"), EventKind.IGNORED),
+        ("Merge Request Hook", _mr("close", "GLBot"), EventKind.IGNORED),
+        # its own MR opened / recomputed → preview; merged by it → reconcile
+        ("Merge Request Hook", _mr("open", "glbot"), EventKind.PR_OPENED),
+        ("Merge Request Hook", _mr("update", "glbot", oldrev="ab" * 20), EventKind.PR_SYNCHRONIZE),
+        ("Merge Request Hook", _mr("merge", "glbot"), EventKind.PR_MERGED),
+    ],
+)
+def test_own_events_by_the_gitlab_login(hook: str, data: dict[str, Any], kind: EventKind) -> None:
+    # a GitLab login unrelated to the GitHub App's bot_login, and no bot-like name
+    event = normalise(hook, data, "d", bot_login="glbot")
+    assert event.kind is kind and event.actor_is_bot
+    assert event.repo == "gitlabhq/gitlab-test"
+    other = normalise(hook, data, "d", bot_login="someone-else")
+    assert other.kind is not EventKind.IGNORED and not other.actor_is_bot
+    if kind is EventKind.IGNORED:
+        assert jobs_for(event, "app[bot]") == []
+        assert jobs_for(other, "app[bot]") != []  # what the login prevents
+
+
+def test_own_note_and_push_by_the_gitlab_login() -> None:
+    note = payload("note_merge_request.json")
+    note["user"]["username"] = "glbot"
+    note["object_attributes"]["note"] = "@fluxbot rebase"
+    assert jobs_for(normalise("Note Hook", note), "app[bot]") != []
+    event = normalise("Note Hook", note, bot_login="glbot")
+    assert event.kind is EventKind.IGNORED and jobs_for(event, "app[bot]") == []
+    push = payload("push.json")
+    push["user_username"] = "glbot"
+    assert normalise("Push Hook", push, bot_login="glbot").kind is EventKind.IGNORED
