@@ -251,6 +251,11 @@ class Transport:
                     method, url, sent_headers, body, kind, host, what, max_bytes
                 )
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "WRONG_VERSION_NUMBER" in str(exc):
+                    raise RegistryError(
+                        f"{host}: TLS failed for {what} (certificate not trusted, or the "
+                        f"registry speaks plain HTTP: see --insecure-registry)"
+                    ) from None
                 if attempt >= self._retry.attempts:
                     raise RegistryError(
                         f"{host}: {what} failed after {attempt + 1} tries "
@@ -259,6 +264,8 @@ class Transport:
                 await self._wait(attempt, None, host, what, exc.__class__.__name__)
                 attempt += 1
                 continue
+            except httpx.HTTPError as exc:  # not transient: bad URL, undecodable body, ...
+                raise RegistryError(f"{host}: {what} failed ({exc.__class__.__name__})") from None
             self._note_ratelimit(host, resp)
             if resp.status == 401 and scope is not None:
                 if challenged:
@@ -308,7 +315,7 @@ class Transport:
                     "API version check",
                     1 << 16,
                 )
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
+            except httpx.HTTPError:
                 return  # the real request retries and reports
             except RegistryError:
                 resp = None

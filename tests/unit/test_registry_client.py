@@ -253,7 +253,7 @@ async def test_token_refused_is_auth_error() -> None:
 
 
 @given(st.lists(st.text(alphabet="ab.sig\n-_0", max_size=8), max_size=20))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 def test_default_exclusion_fast_path_equals_re2(tags: list[str]) -> None:
     excluded = compile_exclusion(None)
     expected = [t for t in tags if not excluded.search(t)]
@@ -266,3 +266,28 @@ def test_default_exclusion_fast_path_equals_re2(tags: list[str]) -> None:
             return await c.tags(f"{REG}/a")
 
     assert asyncio.run(run()) == list(dict.fromkeys(expected))
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] self-signed"), "TLS failed"),
+        (httpx.DecodingError("bad gzip"), r"failed \(DecodingError\)"),
+    ],
+)
+async def test_non_transient_transport_errors_are_not_retried(
+    error: Exception, message: str
+) -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise error
+
+    time = FakeTime()
+    async with client(httpx.MockTransport(handler), sleep=time.sleep) as c:
+        with pytest.raises(RegistryError, match=message):
+            await c.tags(f"{REG}/a")
+        assert c.stats.retries == 0
+    assert calls == 1 + 1  # the /v2/ ping (its failure is left to the real request) + one try
