@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import re2
 
-from bot.errors import ConfigError, RegistryError
+from bot.errors import AuthError, ConfigError, RegistryError
 from bot.reference import Reference, parse
 from bot.registry import protocol
 from bot.registry.cache import MemoryTagCache, TagCache
@@ -255,6 +255,8 @@ class RegistryClient:
             return
         if resp.status == 404:
             raise RegistryError(f"{ref.api_host}: {what}: not found (HTTP 404)")
+        if resp.status == 403:
+            raise AuthError(f"{ref.api_host}: {what}: access denied (HTTP 403)")
         raise RegistryError(f"{ref.api_host}: {what}: HTTP {resp.status}")
 
     # ------------------------------------------------------------------ manifests
