@@ -14,6 +14,7 @@ also get an environment that points every proxy at a closed loopback port and al
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import re
@@ -68,6 +69,27 @@ def _capped(argv: Sequence[str], max_output: int) -> tuple[list[str], bool]:
     return list(argv), False
 
 
+@functools.cache
+def netns_prefix() -> tuple[str, ...]:
+    """``unshare`` argv giving a command an empty network namespace, if this host allows it.
+
+    Defence in depth for offline builds (the closed proxy does not cover loopback, which Go
+    programs reach directly); ``()`` where user/network namespaces are not permitted, e.g. in
+    many containers, and the static refusal of remote references remains the guarantee.
+    """
+    tool = shutil.which("unshare")
+    if tool is None:
+        return ()
+    prefix = (tool, "--net", "--map-root-user", "--")
+    try:
+        probe = subprocess.run(
+            [*prefix, "true"], stdin=subprocess.DEVNULL, capture_output=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return prefix if probe.returncode == 0 else ()
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -76,9 +98,15 @@ def run(
     max_output: int = DEFAULT_MAX_OUTPUT,
     env: Mapping[str, str] | None = None,
     error: type[BotError] = RenderError,
+    offline: bool = False,
 ) -> bytes:
-    """Run ``argv`` and return its stdout; raise ``error`` (stderr included) on any failure."""
+    """Run ``argv`` and return its stdout; raise ``error`` (stderr included) on any failure.
+
+    ``offline`` runs it without any network where the host allows (:func:`netns_prefix`).
+    """
     name = Path(argv[0]).name
+    if offline:
+        argv = [*netns_prefix(), *argv]
     command, limited = _capped(argv, max_output)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
@@ -138,6 +166,7 @@ def build_kustomization(
         timeout=timeout,
         max_output=max_output,
         env=sandbox_env(),
+        offline=True,
     )
     return out.decode("utf-8", "replace")
 
@@ -188,7 +217,7 @@ def helm_template(
     }
     if not network:
         env = sandbox_env(env)
-    out = run(argv, cwd=cwd, timeout=timeout, max_output=max_output, env=env)
+    out = run(argv, cwd=cwd, timeout=timeout, max_output=max_output, env=env, offline=not network)
     return out.decode("utf-8", "replace")
 
 

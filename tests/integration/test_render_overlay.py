@@ -7,9 +7,12 @@ opt-out annotation, and the sandbox: load restrictions, no remote bases, timeout
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import sys
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +20,7 @@ import pytest
 from bot.errors import RenderError
 from bot.flux.graph import FluxGraph
 from bot.flux.render import RenderResult, TreeRenderer
-from bot.kustomize import run
+from bot.kustomize import build_kustomization, netns_prefix, run
 from tests.support.diff_fixtures import require_kubectl
 
 KS = """\
@@ -157,10 +160,9 @@ def test_load_restrictions_and_no_remote_bases() -> None:
     assert result.error is not None and result.objects == ()
 
 
-def test_remote_resources_refused_even_on_loopback() -> None:
-    """kustomize's loader fetches http(s) resources itself and Go skips proxies for loopback, so
-    a closed proxy is not enough: remote references fail the build before kustomize runs."""
-    hits: list[str] = []
+@contextlib.contextmanager
+def loopback_server(hits: list[str]) -> Iterator[str]:
+    """A tiny HTTP server on 127.0.0.1 that records every request path; yields its URL."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -178,7 +180,18 @@ def test_remote_resources_refused_even_on_loopback() -> None:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+
+
+def test_remote_resources_refused_even_on_loopback() -> None:
+    """kustomize's loader fetches http(s) resources itself and Go skips proxies for loopback, so
+    a closed proxy is not enough: remote references fail the build before kustomize runs."""
+    hits: list[str] = []
+    with loopback_server(hits) as url:
         for kustomization in (
             f"resources:\n  - {url}/cm.yaml\n",
             f"resources: [deploy.yaml]\npatches:\n  - path: {url}/patch.yaml\n",
@@ -191,10 +204,18 @@ def test_remote_resources_refused_even_on_loopback() -> None:
             result = render(tree)
             assert result.error is not None and "remote reference" in result.error
             assert f"{url}/" in result.error and result.objects == ()
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
+    assert hits == []
+
+
+def test_kustomize_runs_without_network_where_the_host_allows(tmp_path: Path) -> None:
+    """Defence in depth below the static check: an empty network namespace for the build."""
+    if not netns_prefix():
+        pytest.skip("user/network namespaces are not permitted here (static refusal still holds)")
+    hits: list[str] = []
+    with loopback_server(hits) as url:
+        (tmp_path / "kustomization.yaml").write_text(f"resources:\n  - {url}/cm.yaml\n")
+        with pytest.raises(RenderError, match="network is unreachable"):
+            build_kustomization(tmp_path)
     assert hits == []
 
 
