@@ -115,3 +115,12 @@ def test_invalid_config_keeps_defaults_and_says_so(repo: ScenarioRepo) -> None:
     assert code == 0
     assert out.startswith("=== flux-system/app1: +0 ~1 -0")
     assert "problem: .fluxbot.yaml: $.diff.noise: Additional properties" in out
+
+
+def test_usage_errors_exit_2_and_errors_exit_1(repo: ScenarioRepo) -> None:
+    code, _ = _invoke(str(repo.path))  # --base is required
+    assert code == 2
+    code, _ = _invoke(str(repo.path), "--base", "base", "--format", "yaml")
+    assert code == 2
+    res = CliRunner().invoke(main, ["diff", str(repo.path), "--base", "no-such-ref"])
+    assert res.exit_code == 1 and res.output.count("\n") == 1 and "Traceback" not in res.output
