@@ -315,3 +315,31 @@ async def test_killed_mid_job_and_restarted_converges_without_duplicates(
     assert gitlab.projects[PROJECT].branches[branch] == first_commit  # no recommit
     assert f"{image}:1.1.0" in (gitlab.file(PROJECT, branch, "apps/deploy.yaml") or "")
     assert len(gitlab.calls("POST", "/repository/commits$")) == 1
+
+
+async def test_scheduled_replan_of_configured_projects(
+    aiohttp_client: Any, gitlab: FakeGitLab, gitops: str, registry: Any
+) -> None:
+    """``FLUXBOT_GITLAB_PROJECTS`` through the server's scheduler: no webhook at all."""
+    from dataclasses import replace
+
+    from bot.forges.gitlab_schedule import gitlab_projects
+    from bot.registry import RegistryClient
+    from bot.registry.cache import MemoryTagCache
+
+    settings = replace(settings_for(gitlab, registry), gitlab_projects=(PROJECT,))
+    tags = RegistryClient(insecure=settings.insecure_registries, cache=MemoryTagCache(ttl=0.0))
+    async with tags:
+        app = build_app(settings, registry=tags, sources=[gitlab_projects(settings)])
+        client = await aiohttp_client(app)
+        rt = client.app[RUNTIME]
+        assert rt.scheduler is not None
+        assert await rt.scheduler.run_once() == 1  # one round, without waiting for the timer
+        await asyncio.wait_for(rt.queue.wait_idle(), 60)
+        [mr] = open_mrs(gitlab)
+        assert "1.1.0" in mr["title"]
+        registry.seed(gitops.split("/", 1)[1], ["1.2.0"])  # a new tag, no push: next round
+        await rt.scheduler.run_once()
+        await asyncio.wait_for(rt.queue.wait_idle(), 60)
+        [moved] = open_mrs(gitlab)
+        assert moved["iid"] == mr["iid"] and "1.2.0" in moved["title"]
