@@ -59,6 +59,17 @@ async def test_github_receiver_checks_the_event(flux_receiver: ReceiverFake) -> 
     url = flux_receiver.add("gh", "flux-system", TOKEN, "github", events=("ping",))
     with pytest.raises(ReconcileError, match="HTTP 400"):
         await ReceiverTrigger(url, TOKEN, ReceiverType.GITHUB).trigger({})
+    # an event type go-github cannot parse is refused even without an events filter
+    url3 = flux_receiver.add("gh3", "flux-system", TOKEN, "github")
+    async with httpx.AsyncClient() as http:
+        body = b'{"ref":"refs/heads/main"}'
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, TOKEN)}
+        for event, status in (("fluxbot", 400), ("", 400), ("push", 200)):
+            resp = await http.post(url3, content=body, headers={**headers, "X-GitHub-Event": event})
+            assert resp.status_code == status, event
+        resp = await http.post(url3, content=b"[]", headers={**headers, "X-GitHub-Event": "push",
+                               "X-Hub-Signature-256": sign(b"[]", TOKEN)})  # fmt: skip
+        assert resp.status_code == 400
     # the generic-hmac header is not what a github receiver reads
     url2 = flux_receiver.add("gh2", "flux-system", TOKEN, "github")
     with pytest.raises(ReconcileError, match="HTTP 400"):

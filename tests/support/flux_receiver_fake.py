@@ -3,7 +3,8 @@
 ``POST /hook/<sha256(token + name + namespace)>``: an unknown path → 404; a ``generic-hmac``
 receiver checks ``X-Signature: <alg>=<hex HMAC of the body>`` (sha1/sha256/sha512, as go-github's
 ``ValidateSignature``), a ``github`` receiver ``X-Hub-Signature-256`` (or ``X-Hub-Signature``), a
-JSON content type and, when ``events`` is set, ``X-GitHub-Event`` → 400 when anything fails;
+JSON content type, a known ``X-GitHub-Event`` with a JSON object body (go-github's
+``ParseWebHook``) and, when ``events`` is set, that event in it → 400 when anything fails;
 otherwise each resource of the receiver is asked to reconcile (``on_trigger``), answer 200.
 """
 
@@ -11,12 +12,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 _ALGS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+
+
+# A few of the event types go-github's ParseWebHook knows (enough for what a bot sends).
+_GITHUB_EVENTS = frozenset({"ping", "push", "pull_request", "release", "create", "status"})
+
+
+def _json_object(body: bytes) -> bool:
+    try:
+        return isinstance(json.loads(body), dict)
+    except ValueError:
+        return False
 
 
 def webhook_path(token: str, name: str, namespace: str) -> str:
@@ -91,6 +104,10 @@ class ReceiverFake:
             ):
                 return False
             event = request.headers.get("X-GitHub-Event", "")
+            # go-github's ParseWebHook: an unknown event type, or a body that is not a JSON
+            # object of that event, is refused before the events filter.
+            if event.lower() not in _GITHUB_EVENTS or not _json_object(body):
+                return False
             return not rec.events or any(event.lower() == e.lower() for e in rec.events)
         return False
 
