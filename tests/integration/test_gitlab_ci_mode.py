@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import uuid
 from typing import Any
@@ -103,3 +104,24 @@ def test_example_pipeline_runs_the_ci_mode() -> None:
     assert "fluxbot run --forge gitlab" in script
     assert job["rules"][0]["if"] == '$CI_PIPELINE_SOURCE == "schedule"'
     assert "FLUXBOT_GITLAB_TOKEN" not in json.dumps(job.get("variables", {}))  # a masked CI var
+
+
+def test_example_pipeline_is_valid_gitlab_ci() -> None:
+    # GitLab's own CI schema (vendored by check-jsonschema): keys, rules and image shape
+    example = REPO / "examples" / "gitlab-ci.yml"
+    done = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.gitlab-ci", example],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_docs_show_the_example_job() -> None:
+    docs = (REPO / "docs" / "gitlab.md").read_text(encoding="utf-8")
+    block = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    yaml = YAML(typ="safe")
+    example = yaml.load((REPO / "examples" / "gitlab-ci.yml").read_text(encoding="utf-8"))
+    assert yaml.load(block) == example
