@@ -4,14 +4,16 @@
   rejects (lookaround, backreferences, possessive quantifiers, ...) is a :class:`PolicyError`.
   Matching is an unanchored leftmost-first search, as Go's ``FindStringSubmatchIndex``. When the
   pattern and the input provably mean the same thing to Python's ``re`` (ASCII pattern without
-  the few constructs the engines read differently, ASCII tags without whitespace) the stdlib
-  engine runs the search, because a google-re2 call costs ~5 µs from Python and ``re`` ~0.2 µs.
+  the few constructs the engines read differently, no quantifier over something that can match
+  empty, ASCII tags without whitespace) the stdlib engine runs the search, because a google-re2
+  call costs ~5 µs from Python and ``re`` ~0.2 µs.
 * :func:`expand` is Go's ``Regexp.Expand``: ``$name``/``${name}``/``$1``, ``$$`` for ``$``; the
   name is the longest run of letters, digits and ``_`` (so ``$1x`` names group ``1x``, which is
   empty); unknown groups expand to nothing; a malformed ``$`` is kept literally.
 * :func:`parse_float` is ``strconv.ParseFloat(s, 64)``: Go float literal syntax (decimal or
-  hexadecimal with a ``p`` exponent, ``_`` separators only after a base prefix), ``inf``,
-  ``infinity`` and ``nan`` in any case, no surrounding space, overflow is an error.
+  hexadecimal with a ``p`` exponent, ``_`` only between digits or after the ``0x`` prefix, as
+  in ``1_000``), ``inf``, ``infinity`` and ``nan`` in any case, no surrounding space, overflow
+  is an error.
 
     >>> pattern = compile_pattern(r"^main-(?P<ts>[0-9]+)$")
     >>> expand("$ts", pattern.search("main-42"), pattern)
@@ -20,6 +22,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import warnings
 from collections.abc import Callable
@@ -32,12 +35,17 @@ from bot.errors import PolicyError
 
 __all__ = ["Matcher", "compile_pattern", "expand", "parse_float"]
 
+# The stdlib's own parser (private, but stable since 3.11) tells which patterns are safe to run
+# on ``re``; imported by name so no deprecated alias is touched.
+_SRE_PARSER: Any = importlib.import_module("re._parser")
+
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
 
 # Constructs RE2 accepts that Python's re would read differently (or not at all): POSIX classes,
-# octal escapes (backreferences in Python), `{,n}` (literal in Go), Go-only escapes and flags.
-_RISKY = re.compile(r"\[:|\\[0-9pPQEzCx]|\{,|\(\?[^:P]*U|\(\?<")
+# octal escapes (backreferences in Python), `{,n}` (literal in Go), Go-only escapes and flags,
+# and `\B`, which Python's re never matches in an empty string.
+_RISKY = re.compile(r"\[:|\\[0-9pPQEzCxB]|\{,|\(\?[^:P]*U|\(\?<")
 _SAFE_TEXT = re.compile(r"[!-~]*")
 
 
@@ -69,15 +77,41 @@ class Matcher:
         return self.search
 
 
+def _repeats_nullable(tree: Any) -> bool:
+    """True when a quantifier applies to something that can match the empty string.
+
+    Python's backtracking engine and RE2 disagree on such loops (``((b)?)+``, ``(a|b*)*``): which
+    iteration a group keeps, and sometimes the extent of the match. Elsewhere, for the syntax
+    both accept, leftmost-first backtracking and RE2 report the same match and groups.
+    """
+    for op, av in tree:
+        name = str(op)
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            inner = [av[2]]
+            if av[2].getwidth()[0] == 0:
+                return True
+        elif name in ("SUBPATTERN", "ATOMIC_GROUP"):
+            inner = [av[-1]]
+        elif name == "BRANCH":
+            inner = list(av[1])
+        else:
+            continue
+        if any(_repeats_nullable(sub) for sub in inner):
+            return True
+    return False
+
+
 def _python_equivalent(pattern: str) -> re.Pattern[str] | None:
     if not pattern.isascii() or _RISKY.search(pattern):
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
-            return re.compile(pattern, re.ASCII)
+            compiled = re.compile(pattern, re.ASCII)
+            tree = _SRE_PARSER.parse(pattern, re.ASCII)
         except (re.error, Warning):
             return None
+    return None if _repeats_nullable(tree) else compiled
 
 
 def compile_pattern(pattern: str) -> Matcher:
@@ -149,11 +183,35 @@ def expand(template: str, match: _Match, matcher: Matcher) -> str:
     return "".join(out)
 
 
-_DEC_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# Go's readFloat grammar: mantissa digits (at least one) with at most one dot, optional exponent;
+# underscores are read anywhere in the digits and then vetted by _underscore_ok.
+_DEC_FLOAT = re.compile(r"[+-]?(?=[0-9_.]*[0-9])[0-9_]*\.?[0-9_]*(?:[eE][+-]?[0-9][0-9_]*)?")
 _HEX_FLOAT = re.compile(
-    r"([+-]?)0[xX]((?:_?[0-9a-fA-F])*\.?(?:_?[0-9a-fA-F])*)[pP]([+-]?[0-9](?:_?[0-9])*)"
+    r"([+-]?)0[xX](?=[0-9a-fA-F_.]*[0-9a-fA-F])([0-9a-fA-F_]*\.?[0-9a-fA-F_]*)[pP]([+-]?[0-9][0-9_]*)"
 )
 _SPECIAL = {"inf": float("inf"), "infinity": float("inf"), "nan": float("nan")}
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _underscore_ok(text: str) -> bool:
+    """Go's rule for ``_`` in number literals: only between digits, or after a base prefix."""
+    if text[:1] in ("+", "-"):
+        text = text[1:]
+    saw, i, hexa = "^", 0, False
+    if len(text) >= 2 and text[0] == "0" and text[1] in "bBoOxX":
+        saw, i, hexa = "0", 2, text[1] in "xX"
+    for ch in text[i:]:
+        if "0" <= ch <= "9" or (hexa and ch in _HEX_DIGITS):
+            saw = "0"
+        elif ch == "_":
+            if saw != "0":
+                return False
+            saw = "_"
+        elif saw == "_":
+            return False
+        else:
+            saw = "!"
+    return saw != "_"
 
 
 def parse_float(text: str) -> float | None:
@@ -165,17 +223,16 @@ def parse_float(text: str) -> float | None:
             return None  # Go accepts a sign only before Inf/Infinity
         value = _SPECIAL[bare]
         return -value if lowered.startswith("-") else value
+    if "_" in text and not _underscore_ok(text):
+        return None
     if _DEC_FLOAT.fullmatch(text):
-        value = float(text)
+        value = float(text.replace("_", ""))
         return None if value in (float("inf"), float("-inf")) else value
     hexm = _HEX_FLOAT.fullmatch(text)
-    if hexm and any(c not in "._" for c in hexm.group(2)):
+    if hexm:
         sign, mantissa, exponent = hexm.groups()
         try:
-            value = float.fromhex(
-                f"{sign}0x{mantissa.replace('_', '')}p{exponent.replace('_', '')}"
-            )
+            return float.fromhex(f"{sign}0x{mantissa.replace('_', '')}p{exponent.replace('_', '')}")
         except OverflowError:
             return None
-        return value
     return None

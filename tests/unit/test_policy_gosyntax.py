@@ -29,6 +29,10 @@ from bot.policy.gosyntax import compile_pattern, expand, parse_float
         ("-Infinity", -math.inf),
         ("+INF", math.inf),
         ("1e-400", 0.0),  # underflow is not an error in Go
+        ("1_000", 1000.0),  # Go float literal syntax: "_" between digits
+        ("1e1_0", 1e10),
+        ("0_1", 1.0),
+        ("-1_0.2_5e-0_1", -1.025),
     ],
 )
 def test_parse_float_accepts_go_syntax(text: str, expected: float) -> None:
@@ -41,7 +45,14 @@ def test_parse_float_accepts_go_syntax(text: str, expected: float) -> None:
         "",
         " 1",
         "1 ",
-        "1_000",
+        "1__0",
+        "_1",
+        "1_",
+        "1_.5",
+        "1._5",
+        "1e_1",
+        "0x1._2p0",  # "_" after the dot, not between digits
+        "0x1_p0",
         "0x10",
         "1e",
         "e1",
@@ -124,7 +135,19 @@ _alphabet = "ab01.-_$"
 @settings(max_examples=150, deadline=None)
 @given(
     pattern=st.sampled_from(
-        [r"^v?(\d+)\.(\d+)", r"(?P<x>[a-b]+)-(\d*)", r"\w+\.", r"[^.]+$", r"(a|ab)(b*)", "b?$"]
+        [
+            r"^v?(\d+)\.(\d+)",
+            r"(?P<x>[a-b]+)-(\d*)",
+            r"\w+\.",
+            r"[^.]+$",
+            r"(a|ab)(b*)",
+            "b?$",
+            # loops over something that can match empty: re and RE2 keep different groups
+            r"((b)?)+",
+            r"(a|b*)*-",
+            r"(?:(a?)*)+$",
+            r"\B",
+        ]
     ),
     text=st.text(alphabet=_alphabet, max_size=12),
 )
@@ -138,3 +161,52 @@ def test_fast_engine_agrees_with_re2(pattern: str, text: str) -> None:
         assert [fast.group(i) for i in range(matcher.groups + 1)] == [
             slow.group(i) for i in range(matcher.groups + 1)
         ]
+
+
+_ATOMS = [
+    "a",
+    "b",
+    "ab",
+    ".",
+    "[ab]",
+    "[^a]",
+    r"\d",
+    r"\w",
+    "-",
+    r"\.",
+    "a?",
+    "b*?",
+    r"\b",
+    "^",
+    "$",
+]
+
+
+@st.composite
+def _patterns(draw: st.DrawFn, depth: int = 0) -> str:
+    kind = draw(st.integers(0, 5 if depth < 3 else 0))
+    if kind == 0:
+        return draw(st.sampled_from(_ATOMS))
+    if kind == 1:
+        return draw(_patterns(depth + 1)) + draw(_patterns(depth + 1))
+    if kind == 2:
+        return draw(_patterns(depth + 1)) + "|" + draw(_patterns(depth + 1))
+    quantifier = draw(st.sampled_from(["*", "+", "?", "*?", "+?", "{1,2}", ""]))
+    opener = draw(st.sampled_from(["(", "(?:", "(?P<g>"])) if kind != 5 else "("
+    return opener + draw(_patterns(depth + 1)) + ")" + quantifier
+
+
+@settings(max_examples=500, deadline=None)
+@given(pattern=_patterns(), texts=st.lists(st.text(alphabet="ab1-.", max_size=6), max_size=8))
+def test_engine_choice_never_changes_a_match(pattern: str, texts: list[str]) -> None:
+    try:
+        matcher = compile_pattern(pattern)
+    except PolicyError:
+        return  # e.g. a repeated group name
+    for text in texts:
+        fast, slow = matcher.search(text), matcher._re2.search(text)
+        assert (fast is None) == (slow is None), (pattern, text)
+        if fast is not None and slow is not None:
+            assert [fast.span(i) for i in range(matcher.groups + 1)] == [
+                slow.span(i) for i in range(matcher.groups + 1)
+            ], (pattern, text)

@@ -80,6 +80,7 @@ CASES = [
     ),
     (numerical("asc", pattern=r"^build-(\d+)$", extract="$1"), ["build-7", "build-12"], "build-12"),
     (numerical("asc"), ["1", "1.0"], "1.0"),  # equal numbers: the later tag in byte order
+    (numerical("asc"), ["999", "1_000"], "1_000"),  # ParseFloat reads Go literals: 1_000 is 1000
 ]
 
 
@@ -101,7 +102,7 @@ def test_latest(spec: dict[str, Any], tags: list[str], expected: str) -> None:
         (semver(">=1.0.0", pattern=r"(a)\1"), ["1.0.0"], "not a valid RE2"),
         (semver(">=1.0.0", pattern="a++"), ["1.0.0"], "not a valid RE2"),
         (numerical(), ["1", "2", "latest"], "'latest' is not a number"),
-        (numerical(), ["1_000"], "not a number"),  # Go: underscores need a base prefix
+        (numerical(), ["1__000"], "not a number"),  # Go: one "_" between two digits only
         (numerical(), ["1e400"], "not a number"),  # Go: out of range is an error
         (numerical(), [" 1"], "not a number"),
         (alpha("up"), ["a"], "order"),
