@@ -84,25 +84,12 @@ class _TooLarge(Exception):
 
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
-    """The verifying TLS context, built once per process (loading CA files costs ~50 ms)."""
-    return httpx.create_ssl_context()
+    """The verifying TLS context, built once per process (loading CA files costs ~50 ms).
 
-
-class _LazyTLSTransport(httpx.AsyncBaseTransport):
-    """An https transport created on first use, so plain-HTTP-only runs never load CA files."""
-
-    def __init__(self, limits: httpx.Limits) -> None:
-        self._limits = limits
-        self._inner: httpx.AsyncHTTPTransport | None = None
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._inner is None:
-            self._inner = httpx.AsyncHTTPTransport(verify=_tls_context(), limits=self._limits)
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        if self._inner is not None:
-            await self._inner.aclose()
+    Honours ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as httpx does; proxies from the environment
+    (``HTTPS_PROXY``, ``NO_PROXY``) stay httpx's business too.
+    """
+    return httpx.create_ssl_context(trust_env=True)
 
 
 class _HostLimiter:
@@ -168,15 +155,11 @@ class Transport:
         self._pinged: set[str] = set()
         self._ping_locks: dict[str, asyncio.Lock] = {}
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
-        mounts: dict[str, httpx.AsyncBaseTransport] = {}
-        if http_transport is None:  # TLS set up only when an https URL is first used
-            http_transport = httpx.AsyncHTTPTransport(verify=False, limits=limits)
-            mounts = {"https://": _LazyTLSTransport(limits)}
         self._client = httpx.AsyncClient(
             follow_redirects=False,
             timeout=httpx.Timeout(timeout),
             transport=http_transport,
-            mounts=mounts,
+            verify=_tls_context(),
             limits=limits,
             headers={"User-Agent": "fluxbot"},
         )

@@ -233,3 +233,19 @@ async def test_redirect_to_link_local_is_refused(
     async with RegistryClient(insecure=[proxy.host]) as client:
         with pytest.raises(UnsafeURLError, match=r"169\.254\.169\.254"):
             await client.tags(f"{proxy.host}/{repo}")
+
+
+async def test_environment_http_proxy_is_used(
+    registry: RegistryHandle,
+    fault_proxy: Callable[[str], FaultProxy],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repo = unique_repo()
+    registry.seed(repo, ["a"])
+    proxy = fault_proxy(registry.url)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with RegistryClient(insecure=[registry.host]) as client:
+        assert await client.tags(f"{registry.host}/{repo}") == ["a"]
+    assert any("tags/list" in path for _, path, _ in proxy.requests)
