@@ -372,7 +372,7 @@ class GitLabForge:
             "name": context,
             "description": description[:255],
         }
-        if url:
+        if url and len(url) <= 255:  # GitLab refuses a longer one; a cut URL would mislead
             data["target_url"] = url
 
         def post(p: Any) -> None:

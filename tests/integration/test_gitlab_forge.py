@@ -243,12 +243,16 @@ async def test_notes_emoji_members_statuses(
         await forge.set_status(sha, "fluxbot/diff", StatusState.SUCCESS, "x" * 400, "http://ci/1")
         await forge.set_status(sha, "fluxbot/diff", StatusState.SUCCESS, "again")  # no-op
         await forge.set_status(sha, "flux/apps", StatusState.FAILURE, "reconcile failed")
+        long_url = "http://ci/" + "x" * 300  # over GitLab's 255: the status goes without it
+        await forge.set_status(sha, "flux/long", StatusState.PENDING, "long url", long_url)
         assert await forge.commit_statuses(sha) == {
             "fluxbot/diff": StatusState.SUCCESS,
             "flux/apps": StatusState.FAILURE,
+            "flux/long": StatusState.PENDING,
         }
         posted = gitlab.statuses(REPO, sha)
-        assert [s["status"] for s in posted] == ["pending", "success", "failed"]
+        assert [s["status"] for s in posted] == ["pending", "success", "failed", "pending"]
+        assert posted[3]["target_url"] is None
         assert len(posted[1]["description"]) == 255 and posted[1]["target_url"] == "http://ci/1"
 
 
