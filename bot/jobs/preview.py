@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import traceback
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from bot.config import Config, load_config
 from bot.dispatch import CONFIG_FILES
-from bot.errors import ConfigError
+from bot.errors import BotError, ConfigError, RenderError
 from bot.flux.diff import (
     DiffOptions,
     KustomizationDiff,
@@ -109,7 +111,33 @@ def run_preview(
     options: PreviewOptions | None = None,
     builder: Builder | None = None,
 ) -> PreviewDiff:
-    """Render the affected Kustomizations on both sides and diff their objects."""
+    """Render the affected Kustomizations on both sides and diff their objects.
+
+    Failures of single renders are part of the result. Anything unexpected becomes a
+    :class:`~bot.errors.RenderError` naming only the exception type and where it was raised:
+    its message, and the locals a traceback formatter might print, can hold PR content and
+    secret values.
+    """
+    try:
+        return _run_preview(base, head, changed, options, builder)
+    except BotError:
+        raise
+    except Exception as exc:
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{Path(frame.filename).name}:{frame.lineno}"
+        log.error("preview crashed", error_type=type(exc).__name__, where=where)
+        raise RenderError(
+            f"preview failed unexpectedly ({type(exc).__name__} at {where})"
+        ) from None
+
+
+def _run_preview(
+    base: Mapping[str, str],
+    head: Mapping[str, str],
+    changed: Iterable[str] | None,
+    options: PreviewOptions | None,
+    builder: Builder | None,
+) -> PreviewDiff:
     opts = options or PreviewOptions()
     changed_set = set(changed) if changed is not None else changed_between(base, head)
     load = caching_loader({})  # both sides share the parse of every unchanged file

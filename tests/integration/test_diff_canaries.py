@@ -107,3 +107,25 @@ def test_one_value_inside_a_secret_file_is_known_on_its_own() -> None:
     known = secret_values(parse_tree({"app/secret.yaml": secret}))
     assert NESTED in known  # so an error quoting just the password is scrubbed too
     assert "auth:" not in known  # too short to scrub on its own
+
+
+def test_an_unexpected_crash_carries_no_content(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug (here: a builder raising ValueError quoting a secret) surfaces as a RenderError
+    with neither the message nor a chained traceback whose frames hold the trees."""
+    from pathlib import Path
+
+    from bot.errors import RenderError
+
+    def broken(directory: Path) -> str:
+        raise ValueError(f"cannot handle {NESTED}")
+
+    tree = {"clusters/ks.yaml": KS, "app/cm.yaml": CM % 1}
+    with pytest.raises(RenderError) as info:
+        run_preview({}, tree, builder=broken)
+    assert "ValueError" in str(info.value) and NESTED not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    captured = capsys.readouterr()
+    for text in (captured.out, captured.err, caplog.text):
+        assert NESTED not in text
