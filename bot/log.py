@@ -34,7 +34,10 @@ def configure(debug: bool = False) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso"),
             redact,
-            structlog.dev.ConsoleRenderer(colors=False),
+            # plain tracebacks: rich's default shows every frame's locals (PR trees, secrets)
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            ),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
