@@ -8,10 +8,11 @@ A pending ``update`` job for a repository absorbs further ``update`` jobs for it
 twice in a row gives the same result), so a burst of pushes costs one plan. ``execute`` is the
 only thing the queue knows about a job: a scale-out worker calls the same function.
 
-``reconcile`` jobs (:data:`DETACHED`) write no branch and mostly wait (a rollout watch lasts up to
-its timeout, 10 minutes by default), so they run outside the per-repository serialisation and the
-global slots, bounded by their own ``watch_concurrency``: a watch never holds back the updates and
-commands of its repository. ``wait_idle`` and ``drain`` cover them like any other job.
+``reconcile`` jobs (:func:`is_detached`: also a comment whose only command is ``/fluxbot
+reconcile``) write no branch and mostly wait (a rollout watch lasts up to its timeout, 10 minutes
+by default), so they run outside the per-repository serialisation and the global slots, bounded by
+their own ``watch_concurrency``: a watch never holds back the updates and commands of its
+repository. ``wait_idle`` and ``drain`` cover them like any other job.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from bot.commands import CommandKind, parse
 from bot.dispatch import Job, JobKind
 from bot.log import get_logger
 
@@ -27,6 +29,16 @@ _log = get_logger(__name__)
 Execute = Callable[[Job], Awaitable[object]]
 # Job kinds that run beside their repository's serialised jobs (they write no branches).
 DETACHED = frozenset({JobKind.RECONCILE})
+
+
+def is_detached(job: Job) -> bool:
+    """A reconcile job, or a comment whose only command is ``/fluxbot reconcile`` (a watch)."""
+    if job.kind in DETACHED:
+        return True
+    if job.kind is JobKind.COMMAND and job.event.comment_body:
+        kinds = {c.kind for c in parse(job.event.comment_body)}
+        return kinds == {CommandKind.RECONCILE}
+    return False
 
 
 class QueueClosed(RuntimeError):
@@ -66,7 +78,7 @@ class JobQueue:
     async def enqueue(self, job: Job) -> None:
         if self._closing:
             raise QueueClosed("shutting down")
-        if job.kind in DETACHED:
+        if is_detached(job):
             if len(self._detached) >= self._max_pending:
                 _log.warning("queue.full", repo=job.repo, kind=job.kind.value)
                 return

@@ -8,7 +8,7 @@ import pytest
 
 from bot.dispatch import Job, JobKind
 from bot.events import Event, EventKind
-from bot.queue import JobQueue, QueueClosed
+from bot.queue import JobQueue, QueueClosed, is_detached
 
 
 def job(kind: JobKind, repo: str = "o/r") -> Job:
@@ -112,3 +112,39 @@ async def test_a_crashing_watch_is_contained() -> None:
     await queue.enqueue(job(JobKind.RECONCILE))
     await asyncio.wait_for(queue.wait_idle(), 2)
     assert queue.active == 0
+
+
+def comment(body: str) -> Job:
+    event = Event("github", EventKind.COMMENT, "o/r", pr_number=1, comment_body=body)
+    return Job(JobKind.COMMAND, "github", "o/r", event)
+
+
+def test_which_jobs_run_detached() -> None:
+    assert is_detached(job(JobKind.RECONCILE))
+    assert is_detached(comment("Merged, thanks!\n/fluxbot reconcile"))
+    assert not is_detached(comment("/fluxbot reconcile\n/fluxbot rebase"))  # writes a branch
+    assert not is_detached(comment("> /fluxbot reconcile"))  # a quote is no command
+    assert not is_detached(comment("/fluxbot close"))
+    assert not is_detached(job(JobKind.UPDATE)) and not is_detached(job(JobKind.PREVIEW))
+
+
+async def test_a_reconcile_command_does_not_hold_the_repository_queue() -> None:
+    release = asyncio.Event()
+    log: list[str] = []
+
+    async def execute(j: Job) -> None:
+        log.append(f"start {j.kind.value}")
+        if j.kind is JobKind.COMMAND:
+            await release.wait()
+        log.append(f"end {j.kind.value}")
+
+    queue = JobQueue(execute, concurrency=1)
+    await queue.enqueue(comment("/fluxbot reconcile"))
+    await queue.enqueue(job(JobKind.UPDATE))
+    for _ in range(200):
+        if "end update" in log:
+            break
+        await asyncio.sleep(0.01)
+    assert log == ["start command", "start update", "end update"]
+    release.set()
+    await asyncio.wait_for(queue.wait_idle(), 2)
