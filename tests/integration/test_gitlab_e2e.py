@@ -213,7 +213,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(fake: FakeGitLab, registry: Any, port: int) -> subprocess.Popen[bytes]:
+def _serve(
+    fake: FakeGitLab, registry: Any, port: int, cache: str | None = None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "FLUXBOT_GITLAB_URL": fake.url,
@@ -222,6 +224,8 @@ def _serve(fake: FakeGitLab, registry: Any, port: int) -> subprocess.Popen[bytes
         "FLUXBOT_BOT_LOGIN": fake.bot,
         "FLUXBOT_INSECURE_REGISTRIES": registry.host,
     }
+    if cache:
+        env["FLUXBOT_CACHE"] = cache
     cmd = [sys.executable, "-m", "bot", "serve", "--port", str(port), "--no-schedule"]
     return subprocess.Popen(
         cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -279,15 +283,17 @@ def _fluxbot_branches(fake: FakeGitLab) -> list[str]:
 
 
 async def test_killed_mid_job_and_restarted_converges_without_duplicates(
-    gitlab: FakeGitLab, gitops: str, registry: Any
+    gitlab: FakeGitLab, gitops: str, registry: Any, tmp_path: Any
 ) -> None:
     image = gitops
     port = _free_port()
+    cache = str(tmp_path / "cache.sqlite")
     gitlab.hang_next("POST", r"/merge_requests$")
-    proc = _serve(gitlab, registry, port)
+    proc = _serve(gitlab, registry, port, cache)
+    first = push_delivery("first-delivery")
     try:
         await _wait_ready(port, proc)
-        assert await _post(port, *push_delivery()) == 202
+        assert await _post(port, *first) == 202
         await _until(lambda: gitlab.hung)  # committed, MR creation in flight
         proc.send_signal(signal.SIGKILL)  # killed in the middle of the job
         proc.wait(10)
@@ -299,9 +305,11 @@ async def test_killed_mid_job_and_restarted_converges_without_duplicates(
     assert gitlab.mrs(PROJECT) == []
     [branch] = _fluxbot_branches(gitlab)  # half done: a branch without its MR
     first_commit = gitlab.projects[PROJECT].branches[branch]
-    proc = _serve(gitlab, registry, port)
+    proc = _serve(gitlab, registry, port, cache)
     try:
         await _wait_ready(port, proc)
+        # GitLab retrying the first delivery after the restart: recognised (FLUXBOT_CACHE)
+        assert await _post(port, *first) == 200
         for _ in range(2):  # the next runs converge, and stay converged
             assert await _post(port, *push_delivery()) == 202
             await _until(lambda: len(gitlab.mrs(PROJECT)) >= 1)
