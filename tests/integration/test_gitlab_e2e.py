@@ -77,14 +77,25 @@ def push_delivery(key: str | None = None) -> tuple[bytes, dict[str, str]]:
     return _delivery("Push Hook", data, key)
 
 
-def closed_delivery(iid: int, branch: str) -> tuple[bytes, dict[str, str]]:
-    """GitLab's merge request example, patched into the close of our MR."""
+def mr_delivery(
+    iid: int, branch: str, action: str, user: str = "alice"
+) -> tuple[bytes, dict[str, str]]:
+    """GitLab's merge request example, patched into ``action`` on our MR by ``user``."""
     data = _example("merge_request.json")
     data["project"].update(path_with_namespace=PROJECT, default_branch="main")
+    data["user"]["username"] = user
     data["object_attributes"].update(
-        action="close", state="closed", iid=iid, source_branch=branch, target_branch="main"
+        action=action, iid=iid, source_branch=branch, target_branch="main"
     )
+    data["object_attributes"].pop("oldrev", None)
+    if action == "close":
+        data["object_attributes"]["state"] = "closed"
     return _delivery("Merge Request Hook", data, None)
+
+
+def closed_delivery(iid: int, branch: str) -> tuple[bytes, dict[str, str]]:
+    """GitLab's merge request example, patched into a person's close of our MR."""
+    return mr_delivery(iid, branch, "close")
 
 
 def _delivery(hook: str, data: dict[str, Any], key: str | None) -> tuple[bytes, dict[str, str]]:
@@ -118,7 +129,7 @@ def settings_for(fake: FakeGitLab, registry: Any) -> Settings:
         gitlab_url=fake.url,
         gitlab_token=fake.token,
         gitlab_webhook_secret=WEBHOOK_SECRET,
-        bot_login=fake.bot,
+        # no bot_login: a GitLab-only server learns the token's username (GET /user)
         insecure_registries=(registry.host,),
     )
 
@@ -167,6 +178,13 @@ async def test_webhook_to_merge_request_lifecycle(
         assert head.parent_ids == [gitlab.projects[PROJECT].branches["main"]]
         [commit] = gitlab.calls("POST", "/repository/commits$")
         assert [a["file_path"] for a in commit.body["actions"]] == ["apps/deploy.yaml"]
+
+        # fluxbot's own MR events (its description edit, its close) call for no run
+        assert client.app[RUNTIME].state.settings.gitlab_bot_login == gitlab.bot
+        before = writes(gitlab)
+        assert await deliver(*mr_delivery(mr["iid"], branch, "update", gitlab.bot)) == 200
+        assert await deliver(*mr_delivery(mr["iid"], branch, "close", gitlab.bot)) == 200
+        assert writes(gitlab) == before
 
         # the same delivery again (GitLab's retry keeps Idempotency-Key) → nothing at all
         before = writes(gitlab)
@@ -221,7 +239,6 @@ def _serve(
         "FLUXBOT_GITLAB_URL": fake.url,
         "FLUXBOT_GITLAB_TOKEN": fake.token,
         "FLUXBOT_GITLAB_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "FLUXBOT_BOT_LOGIN": fake.bot,
         "FLUXBOT_INSECURE_REGISTRIES": registry.host,
     }
     if cache:
