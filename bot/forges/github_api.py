@@ -27,6 +27,7 @@ import aiohttp
 from gidgethub import GitHubBroken, HTTPException
 from gidgethub.aiohttp import GitHubAPI
 
+from bot.errors import ForgeError
 from bot.log import get_logger
 from bot.model import PRState, PullRequest
 
@@ -131,7 +132,13 @@ class GitHubClient(GitHubAPI):
     ) -> tuple[int, Mapping[str, str], bytes]:
         sent = dict(headers)
         sent["x-github-api-version"] = API_VERSION
-        status, response_headers, data = await super()._request(method, url, sent, body)
+        try:
+            status, response_headers, data = await super()._request(method, url, sent, body)
+        except (aiohttp.ClientError, TimeoutError) as exc:  # no traceback: its frames hold tokens
+            if self._on_request is not None:
+                self._on_request("error")
+            where = url.split("?", 1)[0]
+            raise ForgeError(f"GitHub {method} {where}: {type(exc).__name__}") from None
         if self._on_request is not None:
             outcome = "not_modified" if status == 304 else "ok" if status < 400 else "error"
             self._on_request("rate_limited" if status in (403, 429) else outcome)

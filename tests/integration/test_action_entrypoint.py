@@ -9,10 +9,12 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -48,6 +50,12 @@ def container_argv() -> list[str]:
     exe = shutil.which(entrypoint[0])
     head = [exe] if exe else [sys.executable, "-m", "bot"]  # not installed as a script here
     return [*head, *entrypoint[1:], *args]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def read_outputs(path: Path) -> dict[str, str]:
@@ -89,6 +97,8 @@ def run_action(
             "FLUXBOT_INSECURE_REGISTRIES": registry.host,
             "FLUXBOT_GITHUB_WRITE_INTERVAL": "0",
             "HOME": str(tmp_path),
+            # this checkout's code, whatever checkout an editable install points at
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
         }
     )
     env.update({f"INPUT_{k.upper().replace('_', '-')}": v for k, v in inputs.items()})
@@ -212,3 +222,43 @@ def test_config_input_names_the_config_file(
         "dependencies"
     ]
     assert [r["login"] for r in pr["requested_reviewers"]] == ["alice"]
+
+
+def test_secrets_never_reach_logs_outputs_or_summary(
+    tmp_path: Path, gitops: tuple[Any, str], registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Canary: the token, the App's private key and the installation token minted from it appear
+    in no output, summary, stdout or stderr (debug logging on), on success and on failure."""
+    fake, _image = gitops
+    canary = "ghp_CANARY_d41d8cd98f00b204e9800998ecf8427e"
+    fake.add_token(canary, login="fluxbot[bot]")
+    fake.add_installation(99, [REPO_NAME])
+    runs = [
+        {"token": canary},  # opens the PR
+        {"token": canary + "_revoked"},  # refused: HTTP 401 on every request
+        {"app_id": fake.app_id, "private_key": fake.private_key, "token": canary},
+        {"app_id": "999999", "private_key": fake.private_key},  # JWT refused
+    ]
+    monkeypatch.setenv("RUNNER_DEBUG", "1")  # the runner's debug logging: the most output
+    seen: list[str] = []
+    for inputs in runs:
+        proc, _outputs, summary = run_action(tmp_path, fake, registry, "schedule", {}, **inputs)
+        raw_outputs = (tmp_path / "output.txt").read_text("utf-8")
+        seen.append(proc.stdout + proc.stderr + raw_outputs + summary)
+    # GitHub unreachable (connection refused): an error, not a traceback showing the headers
+    down = SimpleNamespace(url=f"http://127.0.0.1:{free_port()}")
+    proc, _outputs, summary = run_action(tmp_path, down, registry, "schedule", {}, token=canary)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    seen.append(proc.stdout + proc.stderr + summary)
+    assert '"opened"' in seen[0] and '"unchanged"' in seen[2], seen[0] + seen[2]
+    assert "HTTP 401" in seen[1] and "HTTP 401" in seen[3], seen[1] + seen[3]
+    minted = [t for t, who in fake.tokens.items() if who.installation is not None]
+    assert minted, "the App run minted no installation token"
+    key_body = "".join(fake.private_key.strip().splitlines()[1:-1])
+    for text in seen:
+        assert canary not in text
+        for token in minted:
+            assert token not in text
+        for line in fake.private_key.strip().splitlines()[1:-1]:
+            assert line not in text
+        assert key_body[:40] not in text.replace("\n", "")
