@@ -6,7 +6,8 @@ GitLab disables a hook that keeps answering 4xx, so every authentic delivery flu
 on (other hooks, malformed or oversized bodies, redeliveries) is answered 200, and an accepted one
 202 once its jobs are enqueued (the work runs later); while the server drains, 503 (GitLab retries
 later) without claiming the delivery id. Redeliveries are recognised by
-``Idempotency-Key``, which GitLab keeps across its retries (``X-Gitlab-Event-UUID`` as fallback).
+``Idempotency-Key``, which GitLab keeps across its retries (on older GitLab, by
+``X-Gitlab-Event-UUID`` together with the hook and the payload's digest: see :func:`dedupe_key`).
 fluxbot's own events are recognised by the GitLab token's username (``FLUXBOT_GITLAB_BOT_LOGIN``,
 else asked from ``GET /user`` at startup), independent of the GitHub App's ``bot_login``.
 
@@ -16,6 +17,7 @@ else asked from ``GET /user`` at startup), independent of the GitHub App's ``bot
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 import time
@@ -48,7 +50,25 @@ def authentic(token: str | None, secret: str | None) -> bool:
 
 def delivery_key(headers: Any) -> str:
     """The id GitLab keeps across retries of one delivery ("" when it sent none)."""
-    return str(headers.get("Idempotency-Key") or headers.get("X-Gitlab-Event-UUID") or "")
+    return str(headers.get("Idempotency-Key") or headers.get("X-Gitlab-Event-UUID") or "")[:200]
+
+
+def dedupe_key(headers: Any, hook: str, body: bytes) -> str:
+    """What a redelivery shares with the first delivery, and nothing else does ("" = unknown).
+
+    ``Idempotency-Key`` (GitLab 17.4+) is exactly that. ``X-Gitlab-Event-UUID`` is not: it is
+    GitLab's webhook-recursion id, shared by every hook fired within one request (a push and the
+    merge-request update it causes), so as a fallback it only counts together with the hook
+    name and the payload's digest.
+    """
+    key = headers.get("Idempotency-Key")
+    if key:
+        return str(key)[:200]
+    uuid = headers.get("X-Gitlab-Event-UUID")
+    if not uuid:
+        return ""
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    return f"{str(uuid)[:200]}:{hook[:64]}:{digest}"
 
 
 def _answer(status: int, result: str, **extra: Any) -> web.Response:
@@ -99,7 +119,8 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
     if not state.accepting():  # draining: 503 and no claim, so GitLab's retry is not a duplicate
         state.count(FORGE, hook, "rejected")
         return _answer(503, "shutting down")
-    if key and not await state.deliveries.claim(f"{FORGE}:{key}"):
+    claim = dedupe_key(request.headers, hook, body)
+    if claim and not await state.deliveries.claim(f"{FORGE}:{claim}"):
         state.count(FORGE, hook, "duplicate")
         log.info("gitlab.webhook.duplicate", hook=hook, delivery=key, repo=event.repo)
         return _answer(200, "duplicate")

@@ -95,11 +95,19 @@ async def test_event_uuid_is_the_fallback_key(aiohttp_client: Any, harness: Harn
     assert (await client.post(ROUTE, data=push_body(), headers=hdrs)).status == 202
     assert (await client.post(ROUTE, data=push_body(), headers=hdrs)).status == 200
     assert len(harness.jobs) == 1 and harness.jobs[0].event.delivery_id == "uuid-7"
+    # the same recursion id on another hook or payload fired in the same request: not a retry
+    mr = json.dumps(payload("merge_request.json"))
+    mr_hdrs = headers("Merge Request Hook", key=None) | {"X-Gitlab-Event-UUID": "uuid-7"}
+    assert (await client.post(ROUTE, data=mr, headers=mr_hdrs)).status == 202
+    other = json.loads(push_body())
+    other["after"] = "f" * 40
+    assert (await client.post(ROUTE, data=json.dumps(other), headers=hdrs)).status == 202
+    assert len(harness.jobs) == 3
     # no id at all: nothing to deduplicate on, each delivery counts
     bare = headers("Push Hook", key=None)
     assert (await client.post(ROUTE, data=push_body(), headers=bare)).status == 202
     assert (await client.post(ROUTE, data=push_body(), headers=bare)).status == 202
-    assert len(harness.jobs) == 3
+    assert len(harness.jobs) == 5
 
 
 @pytest.mark.parametrize("token", [None, "", "wrong", SECRET + "x", SECRET.upper()])
