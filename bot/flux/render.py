@@ -20,8 +20,8 @@ import hashlib
 import json
 import posixpath
 import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -157,20 +157,33 @@ class TreeRenderer:
         parent = self.graph.parent(node)
         return effective_child(node.ks, parent.ks if parent else None, self.graph.objects, _load)
 
-    def render(self, node: Node) -> RenderResult:
+    def render(self, node: Node, charts: bool = True) -> RenderResult:
+        """Build ``node``; with ``charts``, template its HelmReleases too (:meth:`add_charts`)."""
         notes: list[str] = list(node.notes)
         try:
             doc, parent_notes = self.effective(node)
             notes += parent_notes
             objects = self._build(node, doc, notes)
-            charts, failures = self._charts(node, objects, notes)
         except BotError as exc:
             # the error text may quote manifests: the job logs it after scrubbing secrets
             log.info("render failed", kustomization=node.label)
             return RenderResult(node.label, node.key, (), str(exc), tuple(notes))
-        return RenderResult(
-            node.label, node.key, tuple(objects), None, tuple(notes), charts, failures
-        )
+        result = RenderResult(node.label, node.key, tuple(objects), None, tuple(notes))
+        return self.add_charts(node, result) if charts else result
+
+    def add_charts(
+        self, node: Node, result: RenderResult, only: Collection[str] | None = None
+    ) -> RenderResult:
+        """``result`` with the charts of its HelmReleases (of those in ``only``, when given)."""
+        if result.error is not None:
+            return result
+        notes = list(result.notes)
+        try:
+            charts, failures = self._charts(node, [dict(o) for o in result.objects], notes, only)
+        except BotError as exc:
+            log.info("render failed", kustomization=node.label)
+            return RenderResult(node.label, node.key, (), str(exc), tuple(notes))
+        return replace(result, notes=tuple(notes), charts=charts, chart_failures=failures)
 
     def _build(self, node: Node, doc: Mapping[str, Any], notes: list[str]) -> list[dict[str, Any]]:
         spec = doc.get("spec") or {}
@@ -218,9 +231,13 @@ class TreeRenderer:
                 )
 
     def _charts(
-        self, node: Node, objects: list[dict[str, Any]], notes: list[str]
+        self,
+        node: Node,
+        objects: list[dict[str, Any]],
+        notes: list[str],
+        only: Collection[str] | None = None,
     ) -> tuple[dict[str, tuple[Mapping[str, Any], ...]], frozenset[str]]:
-        """Template every HelmRelease's chart (when enabled); note the ones that cannot be."""
+        """Template the HelmReleases' charts (when enabled); note the ones that cannot be."""
         charts: dict[str, tuple[Mapping[str, Any], ...]] = {}
         failures: set[str] = set()
         releases = [
@@ -238,6 +255,8 @@ class TreeRenderer:
                     "showing the HelmRelease object"
                 )
                 continue
+            if only is not None and ident not in only:
+                continue  # nothing it depends on changed: the same chart objects on both sides
             if self._tmp is None:
                 raise RuntimeError("TreeRenderer used outside its with-block")
             digest = hashlib.sha1(node.label.encode()).hexdigest()[:10]

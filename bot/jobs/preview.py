@@ -36,7 +36,8 @@ from bot.flux.diff import (
 )
 from bot.flux.graph import FluxGraph, Node
 from bot.flux.mask import NoiseRules, generator_secret_values
-from bot.flux.objects import caching_loader
+from bot.flux.objects import Loader, caching_loader
+from bot.flux.releases import touched_releases
 from bot.flux.render import Builder, RenderResult, RenderSettings, TreeRenderer
 from bot.forges.base import Forge
 from bot.log import get_logger
@@ -172,9 +173,17 @@ def _run_preview(
         ) as head_side,
         ThreadPoolExecutor(max_workers=2 if opts.parallel else 1) as pool,
     ):
-        # one worker per side: each side renders in its own directory, one build at a time
+        # one worker per side: each side renders in its own directory, one build at a time;
+        # kustomize first, then only the charts of releases the change can affect (either side)
         base_job = pool.submit(_render_side, base_side, base_nodes)
         head_job = pool.submit(_render_side, head_side, head_nodes)
+        old_results, new_results = base_job.result(), head_job.result()
+        only = _releases_to_template(
+            labels, (base_side, base_nodes, old_results), (head_side, head_nodes, new_results),
+            None if opts.render_all else frozenset(changed_set), load,
+        )  # fmt: skip
+        base_job = pool.submit(_chart_side, base_side, base_nodes, old_results, only)
+        head_job = pool.submit(_chart_side, head_side, head_nodes, new_results, only)
         old_results, new_results = base_job.result(), head_job.result()
     for label in labels:
         entry = _diff_one(label, old_results.get(label), new_results.get(label), diff_opts)
@@ -198,7 +207,47 @@ def _shared_cache(settings: RenderSettings, cache: str) -> RenderSettings:
 
 
 def _render_side(side: TreeRenderer, nodes: Mapping[str, Node]) -> dict[str, RenderResult]:
-    return {label: side.render(node) for label, node in sorted(nodes.items())}
+    return {label: side.render(node, charts=False) for label, node in sorted(nodes.items())}
+
+
+Side = tuple[TreeRenderer, Mapping[str, Node], Mapping[str, RenderResult]]
+
+
+def _releases_to_template(
+    labels: Iterable[str], base: Side, head: Side, changed: frozenset[str] | None, load: Loader
+) -> dict[str, frozenset[str] | None]:
+    """Per Kustomization, the releases whose charts to template: those either side's change can
+    affect (``None``: all of them; also when rendering everything)."""
+    only: dict[str, frozenset[str] | None] = {}
+    for label in labels:
+        found: set[str] = set()
+        for side, nodes, results in (base, head):
+            node, result = nodes.get(label), results.get(label)
+            if changed is None or node is None or result is None or result.error is not None:
+                continue
+            touched = touched_releases(
+                node, result.objects, side.tree, side.graph.objects, changed, load
+            )
+            if touched is None:
+                break
+            found |= touched
+        else:
+            only[label] = None if changed is None else frozenset(found)
+            continue
+        only[label] = None
+    return only
+
+
+def _chart_side(
+    side: TreeRenderer,
+    nodes: Mapping[str, Node],
+    results: Mapping[str, RenderResult],
+    only: Mapping[str, frozenset[str] | None],
+) -> dict[str, RenderResult]:
+    return {
+        label: side.add_charts(nodes[label], result, only.get(label))
+        for label, result in sorted(results.items())
+    }
 
 
 def _diff_one(

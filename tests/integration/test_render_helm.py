@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bot.flux.helm import HelmSettings
 from bot.flux.render import RenderSettings
@@ -222,3 +225,54 @@ spec:
         ("changed", "Deployment", "local")
     ]
     assert "-  replicas: 1\n+  replicas: 4\n" in entry.changes[0].diff
+
+
+def test_only_releases_the_change_can_affect_are_templated(
+    helm_on_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two releases of one in-repo chart in one Kustomization: a values change of one templates
+    only that one (on both sides); a kustomization.yaml change templates both."""
+    import bot.flux.render as render_mod
+
+    calls: list[str] = []
+    real = render_mod.template_release
+
+    def spy(hr: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(hr["metadata"]["name"])
+        return real(hr, *args, **kwargs)
+
+    monkeypatch.setattr(render_mod, "template_release", spy)
+    charts = {f"charts/demo/{name}": text for name, text in CHART.items()}
+    hr = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: %s}
+spec:
+  chart:
+    spec:
+      chart: ./charts/demo
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+  values: {replicas: %d}
+"""
+    base = {
+        "clusters/ks.yaml": KS,
+        "app/kustomization.yaml": "resources: [one.yaml, two.yaml]\n",
+        "app/one.yaml": hr % ("one", 1),
+        "app/two.yaml": hr % ("two", 1),
+        **charts,
+    }
+    options = PreviewOptions(render=RenderSettings(helm=HelmSettings(enabled=True)))
+    head = {**base, "app/two.yaml": hr % ("two", 5)}
+    result = run_preview(base, head, None, options)
+    assert sorted(calls) == ["two", "two"]  # base and head, "one" left alone
+    (entry,) = result.kustomizations
+    assert {(c.key.kind, c.key.name) for c in entry.changes} == {
+        ("HelmRelease", "two"),
+        ("Deployment", "two"),
+    }
+    calls.clear()
+    head = {**base, "app/kustomization.yaml": "resources: [one.yaml, two.yaml]\nnamePrefix: x-\n"}
+    result = run_preview(base, head, None, options)
+    assert sorted(calls) == ["one", "two", "x-one", "x-two"]
+    (entry,) = result.kustomizations
+    assert ("Deployment", "x-one") in {(c.key.kind, c.key.name) for c in entry.changes}
