@@ -28,7 +28,9 @@ from ruamel.yaml.error import YAMLError
 from bot.dispatch import CONFIG_FILES
 from bot.errors import BotError, ConfigError, ReconcileError
 from bot.events import Event, EventKind
+from bot.flux.base import SourceRef
 from bot.flux.graph import FluxGraph
+from bot.flux.sources import GitRepository
 from bot.forges.base import StatusState
 from bot.jobs.context import Context
 from bot.log import get_logger
@@ -102,19 +104,63 @@ def load_config(tree: dict[str, str]) -> ReconcileConfig:
     return ReconcileConfig()
 
 
-def affected(tree: dict[str, str], paths: Sequence[str]) -> tuple[list[KsRef], list[KsRef]]:
-    """(Kustomizations, their GitRepositories) a change of ``paths`` affects; all without paths."""
-    graph = FluxGraph.from_tree(tree)
+def repo_urls(ctx: Context) -> tuple[str, ...]:
+    """This repository's clone URL as a GitRepository would name it (ssh forms normalise to it)."""
+    forge, settings = ctx.forge, ctx.settings
+    if forge.kind == "github":
+        api = settings.github_api_url.rstrip("/")
+        web = (
+            "https://github.com" if api == "https://api.github.com" else api.removesuffix("/api/v3")
+        )
+        return (f"{web}/{forge.repo}",)
+    if forge.kind == "gitlab":
+        return (f"{settings.gitlab_url.rstrip('/')}/{forge.repo}",)
+    return ()
+
+
+def _branch(repo: GitRepository | None) -> str:
+    branch = repo.ref.get("branch") if repo is not None else None
+    return branch if isinstance(branch, str) else ""
+
+
+def _self_repos(graph: FluxGraph) -> dict[KsRef, GitRepository]:
+    """The GitRepositories of the tree that fetch this repository."""
+    return {
+        KsRef(g.namespace or "flux-system", g.name): g
+        for g in graph.objects.of(GitRepository)
+        if SourceRef("GitRepository", g.name, g.namespace or "flux-system") in graph.self_sources
+    }
+
+
+def followed_branches(graph: FluxGraph) -> tuple[str, ...]:
+    """Branches of this repository a GitRepository in the tree follows (``spec.ref.branch``)."""
+    return tuple(sorted({b for g in _self_repos(graph).values() if (b := _branch(g))}))
+
+
+def affected(
+    tree: dict[str, str] | FluxGraph, paths: Sequence[str], branch: str = ""
+) -> tuple[list[KsRef], list[KsRef]]:
+    """(Kustomizations, their GitRepositories) a change of ``paths`` on ``branch`` affects.
+
+    Without paths, every Kustomization. A Kustomization whose GitRepository follows another
+    branch than ``branch`` does not see the change and is left out.
+    """
+    graph = tree if isinstance(tree, FluxGraph) else FluxGraph.from_tree(tree)
+    repos = _self_repos(graph)
     nodes = graph.affected_nodes(paths) if paths else list(graph.nodes)
     ks: dict[KsRef, None] = {}
     sources: dict[KsRef, None] = {}
     for node in nodes:
         if node.ks.suspend:
             continue
-        ks[KsRef(node.key.namespace or "flux-system", node.key.name)] = None
         ref = node.ks.source_ref
+        src = KsRef(ref.namespace, ref.name)
         if ref.kind == "GitRepository":
-            sources[KsRef(ref.namespace, ref.name)] = None
+            follows = _branch(repos.get(src))
+            if branch and follows and follows != branch:
+                continue
+            sources[src] = None
+        ks[KsRef(node.key.namespace or "flux-system", node.key.name)] = None
     return sorted(ks), sorted(sources)
 
 
@@ -296,7 +342,12 @@ async def run_reconcile(ctx: Context, event: Event) -> RolloutReport | None:
     cfg = load_config(tree)
     if not cfg.enabled and event.kind is not EventKind.COMMENT:
         return None
-    followed = cfg.branches or (event.default_branch or await forge.default_branch(),)
+    graph = FluxGraph.from_tree(tree, repo_urls(ctx))
+    followed = (
+        cfg.branches
+        or followed_branches(graph)
+        or (event.default_branch or await forge.default_branch(),)
+    )
     if branch and branch not in followed:
         log.info("reconcile.branch_not_followed", repo=forge.repo, branch=branch)
         return None
@@ -307,7 +358,7 @@ async def run_reconcile(ctx: Context, event: Event) -> RolloutReport | None:
     pr_paths = getattr(forge, "pr_paths", None)  # optional: not yet in the Forge protocol
     if not paths and pr is not None and callable(pr_paths):
         paths = sorted(await pr_paths(pr.number))
-    kustomizations, sources = affected(tree, paths)
+    kustomizations, sources = affected(graph, paths, branch)
     if not kustomizations:
         log.info("reconcile.nothing_affected", repo=forge.repo, sha=merge_sha)
         return None
