@@ -24,34 +24,33 @@ from bot.flux.objects import HELM_GROUP, KUSTOMIZATION_FILES, FluxObjects, api_g
 Loader = Callable[[str, str], list[Any]]
 
 
-def _names(docs: Iterable[Any]) -> set[str]:
-    names: set[str] = set()
+def _names(docs: Iterable[Any]) -> set[tuple[str, str]]:
+    """``(kind, metadata.name)`` of every document."""
+    names: set[tuple[str, str]] = set()
     for doc in docs:
         meta = doc.get("metadata") if isinstance(doc, Mapping) else None
         if isinstance(meta, Mapping) and meta.get("name"):
-            names.add(str(meta["name"]))
+            names.add((str(doc.get("kind") or ""), str(meta["name"])))
     return names
 
 
-def _refs(hr: Mapping[str, Any], scope: Iterable[Mapping[str, Any]]) -> set[str]:
-    """Names (as rendered) the release depends on: itself, chart sources, valuesFrom objects."""
+def _refs(hr: Mapping[str, Any], scope: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """``(kind, rendered name)`` the release depends on: itself, its chart source (and a
+    HelmChart's HelmRepository), its ``valuesFrom`` objects."""
     spec = hr.get("spec") or {}
-    refs = {str((hr.get("metadata") or {}).get("name") or "")}
+    refs = {("HelmRelease", str((hr.get("metadata") or {}).get("name") or ""))}
     chart_ref = spec.get("chartRef") or {}
     source = ((spec.get("chart") or {}).get("spec") or {}).get("sourceRef") or {}
-    for ref in (chart_ref, source):
+    for ref in (chart_ref, source, *(spec.get("valuesFrom") or [])):
         if isinstance(ref, Mapping) and ref.get("name"):
-            refs.add(str(ref["name"]))
-    for obj in scope:  # a HelmChart's own HelmRepository
+            refs.add((str(ref.get("kind") or ""), str(ref["name"])))
+    for obj in scope:
         meta = obj.get("metadata") or {}
-        if obj.get("kind") == "HelmChart" and meta.get("name") in refs:
+        if obj.get("kind") == "HelmChart" and ("HelmChart", meta.get("name")) in refs:
             src = (obj.get("spec") or {}).get("sourceRef") or {}
             if isinstance(src, Mapping) and src.get("name"):
-                refs.add(str(src["name"]))
-    for ref in spec.get("valuesFrom") or []:
-        if isinstance(ref, Mapping) and ref.get("name"):
-            refs.add(str(ref["name"]))
-    return {r for r in refs if r}
+                refs.add((str(src.get("kind") or ""), str(src["name"])))
+    return {r for r in refs if r[1]}
 
 
 def _chart_dir(hr: Mapping[str, Any]) -> str | None:
@@ -79,7 +78,7 @@ def touched_releases(
         and o.get("kind") == "HelmRelease"
     ]
     chart_dirs = {d for hr in releases if (d := _chart_dir(hr))}
-    names: set[str] = set()
+    names: set[tuple[str, str]] = set()
     chart_changes: set[str] = set()
     for path in changed & node.inputs:
         if any(path.startswith(d + "/") for d in chart_dirs):
@@ -106,7 +105,7 @@ def touched_releases(
         refs = _refs(hr, scope)
         chart = _chart_dir(hr)
         # a rendered name contains its source name (namePrefix/nameSuffix only add to it)
-        by_name = any(name in ref for name in names for ref in refs)
+        by_name = any(k == rk and n in rn for k, n in names for rk, rn in refs)
         by_chart = chart is not None and any(p.startswith(chart + "/") for p in chart_changes)
         if by_name or by_chart:
             touched.add(ident)
