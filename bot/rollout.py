@@ -131,18 +131,23 @@ def evaluate(
 def evaluate_statuses(
     statuses: Mapping[str, StatusState], ks: KsRef, descriptions: Mapping[str, str] | None = None
 ) -> Observation:
-    """The rollout state from Flux's commit statuses (context ``kustomization/<name>/<id>``)."""
-    prefix = f"kustomization/{ks.name}/"
-    found = [(ctx, st) for ctx, st in statuses.items() if ctx.startswith(prefix)]
+    """The rollout state from Flux's commit statuses (context ``kustomization/<name>/<id>``).
+
+    ``<id>`` is the first part of the Flux Provider's UID, one per cluster: with several clusters
+    reporting, any failure is a failure and ready means every cluster reported success.
+    """
+    prefix = f"kustomization/{ks.name.lower()}/"
+    found = sorted((ctx, st) for ctx, st in statuses.items() if ctx.lower().startswith(prefix))
     if not found:
         return Observation(Outcome.PROGRESSING)
-    context, state = sorted(found)[0]
-    message = (descriptions or {}).get(context, "")
-    if state is StatusState.SUCCESS:
-        return Observation(Outcome.READY, message)
-    if state in (StatusState.FAILURE, StatusState.ERROR):
-        return Observation(Outcome.FAILED, message or f"Flux reported {state.value}")
-    return Observation(Outcome.PROGRESSING, message)
+    texts = descriptions or {}
+    for context, state in found:
+        if state in (StatusState.FAILURE, StatusState.ERROR):
+            return Observation(Outcome.FAILED, texts.get(context) or f"Flux reported {state.value}")
+    if all(state is StatusState.SUCCESS for _c, state in found):
+        return Observation(Outcome.READY, texts.get(found[0][0], ""))
+    pending = next(c for c, state in found if state is not StatusState.SUCCESS)
+    return Observation(Outcome.PROGRESSING, texts.get(pending, ""))
 
 
 def overall(results: Iterable[Result]) -> tuple[StatusState, str]:

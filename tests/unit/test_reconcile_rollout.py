@@ -88,6 +88,18 @@ def test_evaluate_statuses() -> None:
     assert evaluate_statuses(bad, ref).outcome is Outcome.FAILED
     pending = {"kustomization/apps/0c9c2e41": StatusState.PENDING}
     assert evaluate_statuses(pending, ref).outcome is Outcome.PROGRESSING
+    # two clusters (two Providers): ready only when both are, failed when either fails
+    two = {
+        "kustomization/apps/0c9c2e41": StatusState.SUCCESS,
+        "kustomization/apps/7f3a": StatusState.PENDING,
+    }
+    assert evaluate_statuses(two, ref).outcome is Outcome.PROGRESSING
+    two["kustomization/apps/7f3a"] = StatusState.SUCCESS
+    assert evaluate_statuses(two, ref).outcome is Outcome.READY
+    two["kustomization/apps/7f3a"] = StatusState.FAILURE
+    texts = {"kustomization/apps/7f3a": "health check failed after 2m"}
+    failed = evaluate_statuses(two, ref, texts)
+    assert failed.outcome is Outcome.FAILED and failed.message == "health check failed after 2m"
 
 
 def test_overall_and_comment() -> None:
