@@ -12,8 +12,13 @@ running jobs before exiting.
 
 from __future__ import annotations
 
+import atexit
 import os
+import queue
+import sys
+import threading
 from pathlib import Path
+from typing import TextIO, cast
 
 import click
 
@@ -75,6 +80,7 @@ def serve_command(
         docker_config=str(Path(docker) / "config.json"),
         repositories=repos,
     )
+    log_in_background()  # from here on, no log line blocks the event loop
     get_logger(__name__).info("server.listen", host=host, port=port)
     web.run_app(
         app,
@@ -95,3 +101,61 @@ def parse_repositories(value: str) -> tuple[str, ...]:
         if not owner or not name or "/" in name or " " in repo:
             raise ConfigError(f"FLUXBOT_GITHUB_REPOSITORIES: {repo!r} is not 'owner/name'")
     return repos
+
+
+class BackgroundWriter:
+    """A write-only text stream whose writes happen on a thread of their own, so a slow reader
+    of stderr (a container's log driver, a full pipe) never blocks the event loop. Bounded: past
+    ``capacity`` pending writes new lines are dropped and counted (``dropped``). structlog's
+    PrintLogger writes synchronously and stdlib's QueueHandler serves only stdlib logging, hence
+    this small class."""
+
+    def __init__(self, stream: TextIO, capacity: int = 10_000) -> None:
+        self._stream = stream
+        self._queue: queue.Queue[str | None] = queue.Queue(capacity)
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name="fluxbot-log", daemon=True)
+        self._thread.start()
+
+    def write(self, text: str) -> int:
+        try:
+            self._queue.put_nowait(text)
+        except queue.Full:
+            self.dropped += 1
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing to do here: the writer thread flushes after every batch."""
+
+    def _run(self) -> None:
+        while True:
+            text = self._queue.get()
+            batch = [text]
+            while text is not None and not self._queue.empty():
+                text = self._queue.get_nowait()
+                batch.append(text)
+            try:
+                self._stream.write("".join(t for t in batch if t is not None))
+                self._stream.flush()
+            except (OSError, ValueError):
+                pass
+            if text is None:
+                return
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is pending (up to ``timeout`` seconds) and stop the thread."""
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            return
+        self._thread.join(timeout)
+
+
+def log_in_background() -> BackgroundWriter:
+    """Keep structlog's configuration, but write its lines from :class:`BackgroundWriter`."""
+    import structlog
+
+    writer = BackgroundWriter(sys.stderr)
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, writer)))
+    atexit.register(writer.close)
+    return writer

@@ -42,3 +42,32 @@ def test_repositories_for_token_mode_are_owner_name_pairs() -> None:
     )
     assert result.exit_code == 1
     assert "'nope' is not 'owner/name'" in result.output
+
+
+def test_log_lines_are_written_off_the_calling_thread() -> None:
+    """A stderr that blocks (a full pipe, a slow log driver) does not block the server's loop."""
+    import io
+    import threading
+    import time
+
+    from bot.cli.serve import BackgroundWriter
+
+    gate = threading.Event()
+
+    class SlowStream(io.StringIO):
+        def write(self, text: str) -> int:
+            gate.wait(10)
+            return super().write(text)
+
+    stream = SlowStream()
+    writer = BackgroundWriter(stream, capacity=3)
+    start = time.monotonic()
+    for i in range(6):
+        writer.write(f"line {i}\n")
+    assert time.monotonic() - start < 0.5  # nothing waited for the stream
+    assert writer.dropped >= 2  # bounded: past capacity, lines are dropped and counted
+    gate.set()
+    writer.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "line 0" and len(lines) == 6 - writer.dropped
+    assert lines == sorted(lines)  # in order
