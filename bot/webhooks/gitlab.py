@@ -112,7 +112,7 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
             event = await asyncio.to_thread(_parse, hook, body, key, bot_login(state.settings))
         else:
             event = _parse(hook, body, key, bot_login(state.settings))
-    except (ValueError, WebhookError) as exc:
+    except (ValueError, RecursionError, WebhookError) as exc:  # RecursionError: nesting bomb
         state.count(FORGE, hook, "rejected")
         log.warning("gitlab.webhook.malformed", hook=hook, delivery=key, error=str(exc)[:200])
         return _answer(200, "ignored", reason="malformed payload")

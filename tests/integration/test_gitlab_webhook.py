@@ -175,6 +175,8 @@ async def test_merged_fluxbot_mr_enqueues_reconcile_and_update(
         ("Push Hook", b"not json", "malformed payload"),
         ("Push Hook", json.dumps(payload("merge_request.json")).encode(), "malformed payload"),
         ("Push Hook", b"[]", "malformed payload"),
+        ("Push Hook", b"[" * 100_000 + b"]" * 100_000, "malformed payload"),
+        ("Push Hook", b"\xff\xfe{}", "malformed payload"),
     ],
 )
 async def test_authentic_but_ignored_is_2xx(

@@ -11,6 +11,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.dispatch import JobKind, jobs_for
 from bot.errors import WebhookError
@@ -229,3 +231,54 @@ def test_own_note_and_push_by_the_gitlab_login() -> None:
     push = payload("push.json")
     push["user_username"] = "glbot"
     assert normalise("Push Hook", push, bot_login="glbot").kind is EventKind.IGNORED
+
+
+_KEYS = st.sampled_from(
+    [
+        "project",
+        "ref",
+        "commits",
+        "object_attributes",
+        "merge_request",
+        "user",
+        "path_with_namespace",
+        "iid",
+        "id",
+        "action",
+        "noteable_type",
+        "source_branch",
+        "added",
+        "total_commits_count",
+        "last_commit",
+        "source",
+        "source_project_id",
+        "target_project_id",
+        "user_username",
+        "after",
+        "note",
+        "system",
+        "default_branch",
+    ]
+)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=6),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(["Push Hook", "Merge Request Hook", "Note Hook", "Job Hook"]),
+    _JSON,
+    st.sampled_from(["push", "merge_request", "note"]),
+)
+def test_any_json_is_an_event_or_a_webhook_error(hook: str, data: Any, kind: str) -> None:
+    # the server answers 200 "malformed" to WebhookError; anything else would be a 500
+    if isinstance(data, dict):
+        data = {**data, "object_kind": kind}
+    try:
+        event = normalise(hook, data, "d", bot_login="x")
+    except WebhookError:
+        return
+    assert event.forge == "gitlab" and event.delivery_id == "d"
