@@ -39,12 +39,21 @@ __all__ = ["Preset", "policies_dir", "preset_names", "preset_spec", "presets", "
 _PLACEHOLDER = re.compile(r"\{(major|minor|patch|next_major|next_minor|next_patch|tag_regex)\}")
 
 
+# policies/ next to the bot/ package: a checkout or an editable install.
+_CHECKOUT = Path(__file__).resolve().parents[2] / "policies"
+
+
 def policies_dir() -> Path:
-    """The directory holding ``schema.json`` and ``presets/`` (checkout first, then installed)."""
-    candidates = [
-        Path(__file__).resolve().parents[2] / "policies",
-        Path(sysconfig.get_path("data")) / "share" / "fluxbot" / "policies",
-    ]
+    """The directory holding ``schema.json`` and ``presets/`` (checkout first, then installed).
+
+    An installed copy sits under the data path of the scheme pip used: the environment's prefix
+    (``pip install .``, venvs) or the user base (``pip install --user .``).
+    """
+    candidates = [_CHECKOUT]
+    for scheme in (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")):
+        data = Path(sysconfig.get_path("data", scheme)) / "share" / "fluxbot" / "policies"
+        if data not in candidates:
+            candidates.append(data)
     for candidate in candidates:
         if (candidate / "schema.json").is_file():
             return candidate
