@@ -5,6 +5,7 @@
 1. ``bot.commands.parse`` throughput on realistic comment bodies (quotes, code fences, commands).
 2. Reconcile + watch of N Kustomizations through kubernetes_asyncio against the fake Kubernetes
    API on loopback (``tests/support/kube_fake.py``): wall time of trigger and of the whole watch.
+3. The job queue: how long commands of a repository wait while its rollout is being watched.
 """
 
 from __future__ import annotations
@@ -91,10 +92,42 @@ async def bench_reconcile(count: int, rounds: int = 3) -> None:
     )
 
 
+async def bench_queue(watch_seconds: float = 2.0, updates: int = 5) -> None:
+    """How long an update of a repository waits while that repository's rollout is watched."""
+    from bot.dispatch import Job, JobKind
+    from bot.events import Event, EventKind
+    from bot.queue import JobQueue
+
+    waits: list[float] = []
+    queued: dict[int, float] = {}
+
+    async def execute(job: Job) -> None:
+        if job.kind is JobKind.RECONCILE:
+            await asyncio.sleep(watch_seconds)  # a watch: mostly waiting on the cluster
+        else:
+            waits.append(time.perf_counter() - queued[id(job)])
+            await asyncio.sleep(0.01)
+
+    queue = JobQueue(execute, concurrency=4)
+    merged = Event("github", EventKind.PR_MERGED, "o/r")
+    await queue.enqueue(Job(JobKind.RECONCILE, "github", "o/r", merged))
+    for i in range(updates):
+        job = Job(JobKind.COMMAND, "github", "o/r", Event("github", EventKind.COMMENT, "o/r"))
+        queued[id(job)] = time.perf_counter()
+        await queue.enqueue(job)
+        await asyncio.sleep(0.05 * i)
+    await queue.wait_idle()
+    print(
+        f"queue: {updates} commands on a repository during a {watch_seconds:g}s rollout watch "
+        f"waited median {statistics.median(waits) * 1e3:.1f} ms, max {max(waits) * 1e3:.1f} ms"
+    )
+
+
 def main() -> None:
     bench_parse()
     for count in (1, 10, 50):
         asyncio.run(bench_reconcile(count))
+    asyncio.run(bench_queue())
 
 
 if __name__ == "__main__":
