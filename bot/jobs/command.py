@@ -90,16 +90,20 @@ async def run_command(ctx: Context, event: Event) -> CommandOutcome | None:
         return None
     outcome = CommandOutcome(commands=[c.kind.value for c in commands])
     marker = reply_marker(comment_id if comment_id is not None else 0)
+    checked = True
     try:
         allowed = await forge.can_write(event.actor)
     except BotError as exc:
         log.warning("command.permission_check_failed", repo=forge.repo, error=str(exc))
-        allowed = False
+        allowed = checked = False
     if not allowed:
         outcome.refused = True
         text = (
             f"Thanks @{event.actor}! fluxbot only takes commands from people with write access "
             "to this repository, so I have not done anything. A maintainer can run it for you."
+            if checked
+            else f"Sorry @{event.actor}, I could not check your access to this repository just "
+            "now, so I have not done anything. Please write the command again in a new comment."
         )
         await forge.ensure_comment(number, marker, f"{marker}\n{text}\n")
         log.info("command.refused", repo=forge.repo, pr=number, actor=event.actor)

@@ -90,6 +90,24 @@ async def test_refused_user_gets_a_polite_reply_and_nothing_happens() -> None:
     assert reply_marker(77) in reply and "write access" in reply and "@drive-by" in reply
 
 
+async def test_a_failed_permission_check_refuses_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.errors import ForgeError
+
+    forge, ctx, number = await setup()
+
+    async def broken(user: str) -> bool:
+        raise ForgeError("GitHub API: HTTP 502")
+
+    monkeypatch.setattr(forge, "can_write", broken)
+    outcome = await run_command(ctx, comment("/fluxbot close", number))
+    assert outcome is not None and outcome.refused
+    assert forge.prs[number].state is PRState.OPEN and forge.reactions == []
+    (reply,) = replies(forge, number)
+    assert "could not check your access" in reply and "502" not in reply
+
+
 async def test_help_and_unknown() -> None:
     forge, ctx, number = await setup()
     await run_command(ctx, comment("@fluxbot help", number, cid=1))
