@@ -43,6 +43,7 @@ from bot.settings import Settings
 _log = get_logger(__name__)
 MAX_BLOB_BYTES = 5 * 1024 * 1024
 MAX_PR_PAGES = 10
+MAX_OLD_BRANCHES = 500  # fluxbot branches asked for older closed PRs past the listing's cap
 TARBALL_THRESHOLD = 50  # more uncached files than this: read the tarball
 MAX_ARCHIVE = 256 * 1024 * 1024
 _ETAGS = LRUCache(4096)  # conditional-request cache, keyed by full URL
@@ -244,15 +245,48 @@ class GitHubForge:
                 raise self._error("DELETE", f"/git/refs/heads/{branch}", exc) from None
 
     # -- pull requests ------------------------------------------------------------------------
+    def _ours(self, data: Mapping[str, Any]) -> bool:
+        return (
+            str(data["head"]["ref"]).startswith(BRANCH_PREFIX)
+            and (data["head"].get("repo") or {}).get("full_name", self.repo) == self.repo
+        )
+
     async def list_prs(self) -> list[PullRequest]:
-        items = await self._paged("/pulls?state=all&sort=created&direction=desc&per_page=100")
-        ours = [
-            pull_request(d)
-            for d in items
-            if str(d["head"]["ref"]).startswith(BRANCH_PREFIX)
-            and (d["head"].get("repo") or {}).get("full_name", self.repo) == self.repo
-        ]
-        return sorted(ours, key=lambda pr: pr.number, reverse=True)
+        """fluxbot's PRs among the newest ``MAX_PR_PAGES`` pages of all PRs, newest first.
+
+        In a repository with more PRs than that, older closed fluxbot PRs still count (a PR
+        closed without merge is an ignore): each fluxbot branch still in the repository, or
+        seen in the listing, is asked for its closed PRs by exact head (``_older_closed``)."""
+        limit = MAX_PR_PAGES * 100
+        items = await self._paged(
+            "/pulls?state=all&sort=created&direction=desc&per_page=100", limit=limit
+        )
+        ours = {int(d["number"]): pull_request(d) for d in items if self._ours(d)}
+        if len(items) >= limit:
+            ours.update(await self._older_closed(ours))
+        return sorted(ours.values(), key=lambda pr: pr.number, reverse=True)
+
+    async def _older_closed(self, seen: Mapping[int, PullRequest]) -> dict[int, PullRequest]:
+        """Closed fluxbot PRs the capped listing did not reach, one query per fluxbot branch
+        (at most ``MAX_OLD_BRANCHES``; conditional, so a repeat costs no quota). A PR closed
+        before the newest ``MAX_PR_PAGES`` pages whose branch is gone and was never reused is
+        not found: a documented limit."""
+        prefix = BRANCH_PREFIX.rstrip("/")
+        refs = await self._paged(f"/git/matching-refs/heads/{_ref(prefix)}", limit=10_000)
+        branches = {str(r["ref"]).removeprefix("refs/heads/") for r in refs}
+        branches = {b for b in branches if b.startswith(BRANCH_PREFIX)}
+        branches |= {pr.branch for pr in seen.values()}
+        owner = quote(self.repo.split("/")[0])
+        found: dict[int, PullRequest] = {}
+        for branch in sorted(branches)[:MAX_OLD_BRANCHES]:
+            url = f"/pulls?state=closed&head={owner}:{quote(branch)}&per_page=100"
+            for d in await self._paged(url, limit=1000):
+                number = int(d["number"])
+                if number not in seen and self._ours(d):
+                    found[number] = pull_request(d)
+        if len(branches) > MAX_OLD_BRANCHES:
+            _log.warning("github.old_branches_capped", repo=self.repo, branches=len(branches))
+        return found
 
     async def get_pr(self, number: int) -> PullRequest:
         return pull_request(await self._get(f"/pulls/{number}"))

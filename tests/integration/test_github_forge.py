@@ -325,3 +325,39 @@ async def test_a_failed_tarball_falls_back_to_blobs(
     assert github_fake.archives == 0
     blobs = [p for _m, p, _s in github_fake.requests if "/git/blobs/" in p]
     assert len(blobs) >= len(many)  # (blobs seen by earlier tests come from the sha cache)
+
+
+async def test_closed_prs_older_than_the_listing_cap_still_count(
+    github_fake: Any, github_settings: Settings, repo: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the newest MAX_PR_PAGES pages, a closed fluxbot PR (an ignore) is found by its
+    branch; one whose branch is gone and never reused is the documented limit."""
+    from bot.forges import github as github_module
+    from tests.support.github_fake_state import Pull
+
+    monkeypatch.setattr(github_module, "MAX_PR_PAGES", 1)  # a cap of 100 PRs
+    state = github_fake.repos[repo]
+    main = state.refs["heads/main"]
+
+    def pull(head: str, user: str = "fluxbot[bot]", closed: bool = False) -> int:
+        number = state.next_number
+        state.next_number += 1
+        state.pulls[number] = Pull(number, head, "main", head, f"body {head}", user)
+        if closed:
+            state.pulls[number].state = "closed"
+        return number
+
+    state.refs["heads/fluxbot/old"] = main
+    old = pull("fluxbot/old", closed=True)  # rejected by a human: branch kept
+    pull("fluxbot/gone", closed=True)  # branch deleted since: not found
+    for i in range(100):
+        state.refs[f"heads/feature-{i}"] = main
+        pull(f"feature-{i}", user="alice")
+    state.refs["heads/fluxbot/new"] = main
+    new = pull("fluxbot/new")
+    async with open_forge(repo, github_settings, write_interval=0) as forge:
+        listed = await forge.list_prs()
+    assert [(p.number, p.branch, p.state) for p in listed] == [
+        (new, "fluxbot/new", PRState.OPEN),
+        (old, "fluxbot/old", PRState.CLOSED),
+    ]

@@ -136,6 +136,19 @@ def get_ref(fake: FakeGitHub, request: web.Request) -> web.Response:
     return _json({"ref": f"refs/{ref}", "object": {"sha": repo.refs[ref], "type": "commit"}})
 
 
+@route("GET", R + "/git/matching-refs/{ref:.+}")
+def matching_refs(fake: FakeGitHub, request: web.Request) -> web.Response:
+    repo = _repo(fake, request)
+    prefix = request.match_info["ref"]
+    return _json(
+        [
+            {"ref": f"refs/{name}", "object": {"sha": sha, "type": "commit"}}
+            for name, sha in sorted(repo.refs.items())
+            if name.startswith(prefix)
+        ]
+    )
+
+
 @route("POST", R + "/git/refs")
 def create_ref(fake: FakeGitHub, request: web.Request) -> web.Response:
     repo = _repo(fake, request)
