@@ -182,3 +182,23 @@ def test_explain_names_equal_versions() -> None:
     assert ex.selected == "1.0.0"
     assert "same version as '1.0.0'" in by_tag["v1.0.0"].reason
     assert "outside range" in by_tag["0.9.0"].reason
+
+
+def test_alphabetical_is_utf8_byte_order() -> None:
+    # Go compares strings bytewise; UTF-8 byte order is code point order, past ASCII too
+    tags = ["z", "Z", "\u00e9", "\uffff", "\U0001f600"]
+    assert latest(alpha("asc"), tags) == "\U0001f600"
+    assert latest(alpha("desc"), tags) == "Z"
+
+
+def test_extract_may_produce_an_empty_value() -> None:
+    pattern = r"^(?P<n>\d*)-x$"
+    tags = ["-x", "7-x", "y"]
+    # "" is a value like any other: the smallest alphabetically, not a number, not a version
+    assert latest(alpha("desc", pattern=pattern, extract="$n"), tags) == "-x"
+    assert latest(alpha("asc", pattern=pattern, extract="$n"), tags) == "7-x"
+    with pytest.raises(PolicyError, match="'' is not a number"):
+        latest(numerical(pattern=pattern, extract="$n"), tags)
+    assert latest(
+        semver("*", pattern=r"^(\d+\.\d+\.\d+)?-?x$", extract="$1"), ["x", "1.0.0-x"]
+    ) == ("1.0.0-x")

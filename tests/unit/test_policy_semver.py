@@ -127,6 +127,30 @@ CASES = [
     # lenient versions (NewVersion): partial and leading zeros
     (">=1.2", "1.2", True),
     ("=1.2.3", "01.02.03", True),
+    ("=01.2.3", "1.2.3", True),  # leading zeros in the constraint too
+    # != and prereleases: the group still needs a prerelease comparator
+    ("!=1.2.3", "1.2.4-rc.1", False),
+    ("!=1.2.3-0", "1.2.4-rc.1", True),
+    ("!=1.2.x-0", "1.2.4-rc.1", True),  # same minor, different prerelease: not excluded
+    ("!=1.2.x-rc.1", "1.2.4-rc.1", False),
+    ("!=1.2.3", "1.2.3+b", False),  # build metadata is not part of equality
+    (">1.2.3+meta", "1.2.3+other", False),
+    # "=" with a partial version is a tilde range, not equality
+    ("=1.2", "1.2.9", True),
+    ("=1.2", "1.3.0", False),
+    # wildcards and partial versions inside hyphen ranges
+    ("1.2.x - 2", "2.99.0", True),
+    ("1.2.x - 2", "3.0.0", False),
+    ("1.2.x - 2", "1.1.99", False),
+    ("* - 2", "0.0.1", True),
+    ("1.2.0-rc.1 - 1.3", "1.2.9-beta", True),  # the rewritten group keeps the prerelease
+    # prereleases never slip into wildcard-ish ranges without a prerelease comparator
+    (">= 1.2", "1.2.0-rc.1", False),
+    ("~1", "2.0.0-rc.1", False),
+    ("^0", "0.5.0-rc.1", False),
+    ("<1.2.3-0 || >2.x", "1.2.3-alpha", False),  # 1.2.3-alpha is not below 1.2.3-0
+    ("^0.0 || ~1.2.3", "0.1.0", False),
+    ("~1.2.3 || ^0.0", "0.0.7", True),
 ]
 
 
