@@ -1,0 +1,153 @@
+"""Every GitHub endpoint the adapter's code names is requested (and so validated against GitHub's
+OpenAPI description by the fake) in one tour of every Forge method and App helper.
+
+The endpoints come from the source itself: each URL literal in ``bot/forges/github*.py``, matched
+to its path template in ``@octokit/openapi``. A request added to the adapter without a test that
+exercises it fails here."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from bot.forges.base import Reaction, StatusState
+from bot.forges.github import open_forge
+from bot.forges.github_auth import TokenCache, app_login, app_repositories, token_login
+from bot.settings import Settings
+from tests.support.github_fake import spec_path
+from tests.support.paths import REPO
+
+SOURCES = ("bot/forges/github.py", "bot/forges/github_auth.py", "bot/forges/github_api.py")
+# requested by gidgethub on our behalf (gidgethub.apps.get_installation_access_token)
+LIBRARY = {"/app/installations/{installation_id}/access_tokens"}
+TOP_LEVEL = ("/repos/", "/app", "/installation", "/user")
+
+
+def url_literals() -> set[str]:
+    """URL-like string literals of the adapter, placeholders as ``{}``, queries dropped."""
+    found: set[str] = set()
+    for source in SOURCES:
+        tree = ast.parse((REPO / source).read_text("utf-8"))
+        inner = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(
+                    str(v.value) if isinstance(v, ast.Constant) else "{}" for v in node.values
+                )
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if id(node) in inner:
+                    continue
+                text = node.value
+            else:
+                continue
+            if re.fullmatch(r"(\{\})?/[\w{}./:-]*(\?\S*)?", text) and len(text) > 1:
+                found.add(text.split("?", 1)[0])
+    return found
+
+
+class Templates:
+    def __init__(self, spec: Any) -> None:
+        paths = spec.spec / "paths"
+        self.patterns = []
+        for template in paths.keys():  # noqa: SIM118 (a SchemaPath, not a dict)
+            regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(str(template)))
+            self.patterns.append((re.compile(f"^{regex}$"), str(template)))
+
+    def of(self, path: str) -> str | None:
+        encoded = spec_path(path)
+        hits = [t for rx, t in self.patterns if rx.match(encoded)]
+        # the most literal template wins (/pulls/{n} over /{owner}/{repo}/...)
+        return min(hits, key=lambda t: t.count("{")) if hits else None
+
+    def of_literal(self, literal: str) -> str | None:
+        """The template of an adapter literal: ``{}`` is any value, a relative path is under
+        ``/repos/{owner}/{repo}`` (the forge's ``self._path``)."""
+        path = literal.replace("/repos/{}", "/repos/o/r")
+        if path.startswith("{}/"):
+            path = "/repos/o/r" + path[2:]
+        elif not path.startswith(TOP_LEVEL):
+            path = "/repos/o/r" + path
+        return self.of(path.replace("{}", "x1"))
+
+
+async def tour(fake: Any, settings: Settings) -> None:
+    """Every Forge method, the App helpers and the token helper, against the fake."""
+    repo = "o/r"
+    fake.add_collaborator(repo, "alice", "write")
+    async with open_forge(repo, settings, write_interval=0) as forge:
+        main = await forge.branch_sha("main")
+        assert main and await forge.default_branch() == "main"
+        await forge.read_tree(main)
+        fake.tree_limit = 1  # a truncated listing: subtrees one by one
+        await forge.read_tree("main")
+        fake.tree_limit = None
+        many = {f"apps/t{i:03}.yaml": f"n: {i}\n" for i in range(60)}
+        fake.push(repo, many)
+        await forge.read_tree("main")  # > TARBALL_THRESHOLD uncached: the tarball
+        base = await forge.branch_sha("main")
+        assert base
+        await forge.ensure_branch("fluxbot/app", base, {"apps/app.yaml": "v: 2\n"}, "m")
+        await forge.ensure_branch(
+            "fluxbot/app", base, {"apps/app.yaml": "v: 2\n", "x.yaml": ""}, "m"
+        )
+        await forge.ensure_branch(
+            "fluxbot/app", base, {"apps/app.yaml": "v: 2\n", "x.yaml": ""}, "m"
+        )
+        pr, _ = await forge.ensure_pr("fluxbot/app", "main", "t", "b", ["deps"], ["alice"])
+        await forge.ensure_pr("fluxbot/app", "main", "t2", "b2", ["deps"], ["alice"])
+        await forge.get_pr(pr.number)
+        await forge.update_pr_body(pr.number, "b3")
+        await forge.ensure_comment(pr.number, "<!-- m -->", "<!-- m --> 1")
+        await forge.ensure_comment(pr.number, "<!-- m -->", "<!-- m --> 2")
+        cid = fake.add_comment(repo, pr.number, "/fluxbot diff", "alice")
+        await forge.react(pr.number, cid, Reaction.EYES)
+        assert await forge.can_write("alice")
+        sha = fake.branch_sha(repo, "fluxbot/app")
+        await forge.set_status(sha, "fluxbot", StatusState.SUCCESS, "ok", "https://e/x")
+        await forge.commit_statuses(sha)
+        await forge.close_pr(pr.number, "bye")
+        await forge.delete_branch("fluxbot/app")
+        await forge._older_closed({})  # what list_prs adds past its cap
+        await forge.list_prs()
+    assert await token_login(settings) == "fluxbot[bot]"
+    fake.add_installation(5, [repo])
+    app = replace(
+        settings, github_token=None, github_app_id=fake.app_id, github_private_key=fake.private_key
+    )
+    assert await app_login(app) == "fluxbot[bot]"
+    assert [r async for _f, r, _i in app_repositories(app, TokenCache())()] == [repo]
+    async with open_forge(repo, app, tokens=TokenCache()) as forge:
+        assert await forge.default_branch() == "main"
+
+
+async def test_every_request_the_adapter_names_is_validated(
+    github_fake: Any, github_spec: Any, github_settings: Settings
+) -> None:
+    github_fake.create_repo("o/r", {"apps/app.yaml": "v: 1\n", "README.md": "hi\n"})
+    templates = Templates(github_spec)
+    named: dict[str, str] = {}
+    for literal in url_literals():
+        template = templates.of_literal(literal)
+        if template is not None:
+            named[template] = literal
+    named.update({t: "(gidgethub)" for t in LIBRARY})
+    assert len(named) >= 25, sorted(named)  # the extraction found the adapter's endpoints
+    await tour(github_fake, github_settings)
+    hit = {templates.of(path) for _m, path, _s in github_fake.requests if "/_codeload/" not in path}
+    assert None not in hit  # nothing outside GitHub's description reached the fake
+    missing = {t: lit for t, lit in named.items() if t not in hit}
+    assert not missing, f"endpoints named in the adapter but never requested in a test: {missing}"
+    assert not github_fake.invalid
+
+
+def test_the_extraction_sees_a_new_endpoint(
+    github_spec: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    templates = Templates(github_spec)
+    assert templates.of_literal("/git/tags/{}") == "/repos/{owner}/{repo}/git/tags/{tag_sha}"
+    assert templates.of_literal("{}/tarball/{}") == "/repos/{owner}/{repo}/tarball/{ref}"
+    assert templates.of_literal("/user") == "/user"
