@@ -39,3 +39,15 @@ async def test_each_configured_project_gets_an_update_every_round() -> None:
 async def test_nothing_without_projects_or_token() -> None:
     assert await _round(Settings(gitlab_token="t")) == []
     assert await _round(Settings(gitlab_projects=("group/app",))) == []
+
+
+def test_gitlab_settings_from_env() -> None:
+    s = Settings.from_env(
+        {"FLUXBOT_GITLAB_BOT_LOGIN": "project_7_bot_1a", "FLUXBOT_BOT_LOGIN": "app[bot]"}
+    )
+    assert (s.gitlab_bot_login, s.bot_login, s.gitlab_projects) == (
+        "project_7_bot_1a",
+        "app[bot]",
+        (),
+    )
+    assert Settings.from_env({}).gitlab_bot_login is None
