@@ -314,3 +314,27 @@ async def test_killed_mid_job_and_restarted_converges_without_duplicates(
     assert _fluxbot_branches(fake) == [f"heads/{pulls[0]['head']['ref']}"]
     assert fake.repos[REPO_NAME].refs[_fluxbot_branches(fake)[0]] == first_commit  # no recommit
     assert f"{image}:1.1.0" in fake.files(REPO_NAME, pulls[0]["head"]["ref"])["apps/deploy.yaml"]
+
+
+async def test_sigterm_mid_job_drains_it_before_exiting(
+    gitops: tuple[Any, str], registry: Any, webhook_examples: dict[str, Any]
+) -> None:
+    """``fluxbot serve`` got SIGTERM while a job waits on GitHub: it stops taking deliveries,
+    lets the job finish (the PR appears), then exits 0."""
+    fake, image = gitops
+    port = _free_port()
+    fake.hang_next(2.0, method="POST", path_contains=f"/repos/{REPO_NAME}/pulls")
+    proc = _serve(fake, registry, port)
+    try:
+        await _wait_ready(port, proc)
+        assert await _post(port, *push_delivery(webhook_examples)) == 202
+        await _until(lambda: fake.hung)  # PR creation in flight
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(proc.wait, 30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert fake.dropped == []  # the held request was not abandoned
+    (pull,) = fake.pulls(REPO_NAME)
+    assert f"{image}:1.1.0" in fake.files(REPO_NAME, pull["head"]["ref"])["apps/deploy.yaml"]
