@@ -237,7 +237,10 @@ class GitLabForge:
         body: str,
         labels: Sequence[str] = (),
         reviewers: Sequence[str] = (),
+        assignees: Sequence[str] = (),
     ) -> tuple[PullRequest, bool]:
+        """``assignees`` (``pr.assignees`` in ``.fluxbot.yaml``) is beyond the Forge protocol
+        today; the constructor's ``assignees`` apply when the caller passes none."""
         existing = await self._open_mr(branch, base)
         if existing is None:
             data: dict[str, Any] = {
@@ -251,7 +254,7 @@ class GitLabForge:
                 data["labels"] = ",".join(labels)
             if reviewers and (ids := await self._ids(reviewers)):
                 data["reviewer_ids"] = ids
-            if self._assignees and (ids := await self._ids(self._assignees)):
+            if (who := tuple(assignees) or self._assignees) and (ids := await self._ids(who)):
                 data["assignee_ids"] = ids
             try:
                 attrs = await self._call(

@@ -153,6 +153,7 @@ async def test_merge_request_lifecycle(
         assert create.body["remove_source_branch"] is True
         assert create.body["labels"] == "deps,flux"
         assert create.body["reviewer_ids"] == [gitlab.users["alice"]]  # unknown user skipped
+        assert "assignee_ids" not in create.body
         # same again: nothing written
         again, created2 = await forge.ensure_pr(
             "fluxbot/app", "trunk", "Update app", body, ["deps"]
@@ -174,7 +175,10 @@ async def test_merge_request_lifecycle(
         assert [n["body"] for n in gitlab.notes(REPO, 1)] == ["no longer needed"]
         assert (await forge.get_pr(1)).state is PRState.CLOSED
         # closed-unmerged stays visible as CLOSED; a new MR gets a new number
-        await forge.ensure_pr("fluxbot/app", "trunk", "Again", "b")
+        await forge.ensure_pr("fluxbot/app", "trunk", "Again", "b", assignees=["alice", "ghost"])
+        assert gitlab.calls("POST", "/merge_requests$")[-1].body["assignee_ids"] == [
+            gitlab.users["alice"]
+        ]
         prs = await forge.list_prs()
         assert [(p.number, p.state) for p in prs] == [(2, PRState.OPEN), (1, PRState.CLOSED)]
         merge = gitlab.merge_mr(REPO, 2)
