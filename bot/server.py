@@ -153,6 +153,10 @@ def build_app(
     state.enqueue = enqueue
     state.accepting = lambda: rt.ready
     metrics.watch_registry(_registry_counts(rt))
+
+    def count_github(outcome: str) -> None:
+        metrics.forge_requests.labels(forge="github", outcome=outcome).inc()
+
     app[RUNTIME] = rt
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
@@ -168,7 +172,10 @@ def build_app(
         module.setup(app, state)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        from bot.forges import github_api
+
         owned = rt.registry is None and execute is None
+        github_api.LISTENERS.append(count_github)
         if (settings.github_app_id and settings.github_private_key) or settings.github_token:
             await _learn_bot_login(state)
         if owned:
@@ -193,6 +200,7 @@ def build_app(
             await rt.registry.__aexit__(None, None, None)
         if own_store is not None:
             own_store.close()
+        github_api.LISTENERS.remove(count_github)
 
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(_stop_accepting(rt))

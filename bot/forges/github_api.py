@@ -35,6 +35,16 @@ API_VERSION = "2022-11-28"
 USER_AGENT = "fluxbot"
 SECONDARY_WAIT = 60.0  # GitHub: "wait at least one minute" when no header says otherwise
 _log = get_logger(__name__)
+LISTENERS: list[Callable[[str], None]] = []
+"""Process-wide observers of every GitHub request's outcome (ok, not_modified, error,
+rate_limited): ``fluxbot serve`` counts them as ``fluxbot_forge_requests_total``."""
+
+
+def _observe(outcome: str, own: Callable[[str], None] | None) -> None:
+    if own is not None:
+        own(outcome)
+    for listener in LISTENERS:
+        listener(outcome)
 
 
 def retry_delay(status: int, headers: Mapping[str, str], message: str, now: float) -> float | None:
@@ -135,13 +145,11 @@ class GitHubClient(GitHubAPI):
         try:
             status, response_headers, data = await super()._request(method, url, sent, body)
         except (aiohttp.ClientError, TimeoutError) as exc:  # no traceback: its frames hold tokens
-            if self._on_request is not None:
-                self._on_request("error")
+            _observe("error", self._on_request)
             where = url.split("?", 1)[0]
             raise ForgeError(f"GitHub {method} {where}: {type(exc).__name__}") from None
-        if self._on_request is not None:
-            outcome = "not_modified" if status == 304 else "ok" if status < 400 else "error"
-            self._on_request("rate_limited" if status in (403, 429) else outcome)
+        outcome = "not_modified" if status == 304 else "ok" if status < 400 else "error"
+        _observe("rate_limited" if status in (403, 429) else outcome, self._on_request)
         return status, response_headers, data
 
     async def download(self, path: str, cap: int) -> bytes | None:
@@ -156,8 +164,7 @@ class GitHubClient(GitHubAPI):
             headers["authorization"] = f"token {self.oauth_token}"
         try:
             async with self._session.get(self.base_url + path, headers=headers) as response:
-                if self._on_request is not None:
-                    self._on_request("ok" if response.status == 200 else "error")
+                _observe("ok" if response.status == 200 else "error", self._on_request)
                 if response.status != 200:
                     return None
                 chunks: list[bytes] = []

@@ -203,6 +203,8 @@ async def _lifecycle(
     assert 'fluxbot_pull_requests_total{action="opened",forge="github"} 2.0' in metrics
     assert re.search(r'fluxbot_registry_requests_total\{kind="tags"\} [1-9]', metrics), metrics
     assert "fluxbot_job_seconds_bucket" in metrics and "fluxbot_webhook_delivery_seconds" in metrics
+    assert re.search(r'fluxbot_forge_requests_total\{forge="github",outcome="ok"\} [1-9]', metrics)
+    assert 'fluxbot_pull_requests_total{action="updated",forge="github"}' in metrics
 
 
 def _free_port() -> int:
