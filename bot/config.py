@@ -177,11 +177,17 @@ def check_config(text: str, source: str = ".fluxbot.yaml") -> list[str]:
     for err in errors:
         problems.append(f"{source}: {_json_path(err.absolute_path)}: {err.message}")
     if isinstance(data, dict):
-        problems += _semantic_problems(data, source)
+        # a policy the schema already faulted is not checked again (one message per mistake)
+        faulted = {
+            str(e.absolute_path[1])
+            for e in errors
+            if len(e.absolute_path) > 1 and e.absolute_path[0] == "policies"
+        }
+        problems += _semantic_problems(data, source, faulted)
     return problems
 
 
-def _semantic_problems(data: dict[str, Any], source: str) -> list[str]:
+def _semantic_problems(data: dict[str, Any], source: str, faulted: set[str]) -> list[str]:
     """What the schema cannot say: unknown names, ranges and regexes Flux would reject."""
     problems: list[str] = []
     presets = set(preset_names())
@@ -190,8 +196,17 @@ def _semantic_problems(data: dict[str, Any], source: str) -> list[str]:
     for name, spec in policies.items():
         if name in presets:
             problems.append(f"{source}: $.policies.{name}: shadows the built-in preset {name!r}")
+        filt = spec.get("filterTags") if isinstance(spec, dict) else None
+        pattern = filt.get("pattern") if isinstance(filt, dict) else None
+        if isinstance(pattern, str):  # reported even when the policy part is wrong too
+            try:
+                gosyntax.compile_pattern(pattern)
+            except PolicyError as exc:
+                problems.append(f"{source}: $.policies.{name}.filterTags.pattern: {exc}")
+        if str(name) in faulted or not isinstance(spec, dict):
+            continue
         try:
-            Policy.from_spec(spec)
+            Policy.from_spec({"policy": spec.get("policy")})
         except PolicyError as exc:
             problems.append(f"{source}: $.policies.{name}: {exc}")
     rules = data.get("rules")

@@ -168,3 +168,29 @@ def test_schema_is_the_shipped_file() -> None:
     assert json.loads(path.read_text()) == schema()
     assert schema()["$schema"].endswith("2020-12/schema")
     assert (Path(__file__).resolve().parents[2] / "policies") == policies_dir()
+
+
+def test_one_message_per_mistake() -> None:
+    # the schema's complaint is not repeated by the policy check of the same policy
+    problems = check_config("policies: {p: {policy: {semver: {range: 1.2}}}}\n", "c.yaml")
+    assert problems == ["c.yaml: $.policies.p.policy.semver.range: 1.2 is not of type 'string'"]
+    problems = check_config("policies: {p: {policy: {alphabetical: {order: up}}}}\n", "c.yaml")
+    assert len(problems) == 1 and "$.policies.p.policy.alphabetical.order" in problems[0]
+
+
+def test_a_bad_pattern_and_a_bad_range_are_both_reported() -> None:
+    text = (
+        "policies:\n"
+        "  p:\n"
+        "    filterTags: {pattern: '(a)\\1', extract: '$1'}\n"
+        "    policy: {semver: {range: '>=1 <'}}\n"
+        "  q:\n"
+        "    filterTags: {pattern: '(?=x)'}\n"
+        "    policy: {alphabetical: {order: up}}\n"
+    )
+    problems = check_config(text, "c.yaml")
+    assert len(problems) == 4, problems
+    assert any(p.startswith("c.yaml: $.policies.p.filterTags.pattern: ") for p in problems)
+    assert any(p.startswith("c.yaml: $.policies.p: semver range '>=1 <'") for p in problems)
+    assert any(p.startswith("c.yaml: $.policies.q.filterTags.pattern: ") for p in problems)
+    assert any(p.startswith("c.yaml: $.policies.q.policy.alphabetical.order") for p in problems)
