@@ -139,7 +139,8 @@ def format_plan(result: Plan) -> str:
         f"group{'s' if len(result.groups) != 1 else ''}"
     ]
     for group in result.groups:
-        lines += ["", f"{group.branch}  ({len(group.updates)} in {len(group.file_map)} files)"]
+        files = len({u.path for u in group.updates})
+        lines += ["", f"{group.branch}  ({len(group.updates)} in {files} files)"]
         for u in group.updates:
             old = u.old + (f"@{u.old_digest[:19]}" if u.old_digest else "")
             new = u.new + (f"@{u.new_digest[:19]}" if u.new_digest else "")
@@ -175,7 +176,7 @@ def plan_command(
             forge = cast(Forge, _NoForge(str(path)))
             ctx = Context(forge=forge, registry=client, settings=settings)
             with _progress(not as_json) as progress:
-                return await plan(tree, ctx, progress=progress)
+                return await plan(tree, ctx, progress=progress, edits=False)
 
     result = asyncio.run(go())
     if as_json:

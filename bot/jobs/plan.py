@@ -94,7 +94,7 @@ class Plan:
                 {
                     "name": g.name,
                     "branch": g.branch,
-                    "files": sorted(g.file_map),
+                    "files": sorted({u.path for u in g.updates}),
                     "updates": [u.to_json() for u in g.updates],
                 }
                 for g in self.groups
@@ -147,8 +147,15 @@ async def plan(
     ignores: Sequence[Ignore] = (),
     progress: Progress | None = None,
     config: Any = None,
+    links: bool = False,
+    edits: bool = True,
 ) -> Plan:
-    """Plan every image update of ``tree`` (see module docstring)."""
+    """Plan every image update of ``tree`` (see module docstring).
+
+    ``links``: also look up each new image's OCI source annotation for the PR body's links.
+    ``edits=False`` skips writing (and re-scanning) the new file texts: groups then carry the
+    updates only (``fluxbot plan`` shows updates; ``run`` always edits).
+    """
     if config is None:
         config = load_tree_config(tree)
     problems: list[str] = []
@@ -224,8 +231,9 @@ async def plan(
         )
         updates.append(_Planned(upd, site.path, site.fetch, edit=(site, new_tag, new_digest)))
 
-    updates = await _with_sources(ctx, updates)
-    groups = _group(tree, updates, results, pr_options(config).group, problems)
+    if links:  # PR bodies link to the source; a plain plan does not need the extra lookups
+        updates = await _with_sources(ctx, updates)
+    groups = _group(tree, updates, results, pr_options(config).group, problems, edits)
     all_failed = failed | {f.image for f in fetched.values() if f.error is not None}
     failed_names = {p.image for p in policies.values() if p.fetch in all_failed}
     failed_names |= {s.image for s in sites if s.fetch in all_failed} | failed
@@ -329,6 +337,7 @@ def _group(
     results: Mapping[str, Mapping[str, str]],
     mode: str,
     problems: list[str],
+    edits: bool = True,
 ) -> list[UpdateGroup]:
     if mode not in GROUPINGS:
         problems.append(f"unknown grouping {mode!r}: grouping by image")
@@ -339,6 +348,9 @@ def _group(
     groups: list[UpdateGroup] = []
     for name in sorted(by_group):
         items = sorted(by_group[name], key=lambda i: (i.update.path, i.update.line))
+        if not edits:
+            groups.append(UpdateGroup(name, tuple(i.update for i in items)))
+            continue
         files: dict[str, str] = {}
         for path in sorted({i.path for i in items}):
             here = [i for i in items if i.path == path]

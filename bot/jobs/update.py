@@ -122,7 +122,7 @@ async def run_update(ctx: Context) -> UpdateReport:
     tree = await forge.read_tree(base_sha)
     prs = await forge.list_prs()
     ignores = ignores_from(prs)
-    the_plan: Plan = await plan(tree, ctx, ignores=ignores)
+    the_plan: Plan = await plan(tree, ctx, ignores=ignores, links=True)
     options: PrOptions = pr_options(the_plan.config)
     report = UpdateReport(
         base=base,
