@@ -177,11 +177,12 @@ def check_config(text: str, source: str = ".fluxbot.yaml") -> list[str]:
     for err in errors:
         problems.append(f"{source}: {_json_path(err.absolute_path)}: {err.message}")
     if isinstance(data, dict):
-        # a policy the schema already faulted is not checked again (one message per mistake)
+        # a policy choice the schema already faulted is not checked again (one message per
+        # mistake): errors at $.policies.<name> itself or under $.policies.<name>.policy
         faulted = {
-            str(e.absolute_path[1])
-            for e in errors
-            if len(e.absolute_path) > 1 and e.absolute_path[0] == "policies"
+            str(path[1])
+            for path in (list(e.absolute_path) for e in errors)
+            if len(path) > 1 and path[0] == "policies" and path[2:3] in ([], ["policy"])
         }
         problems += _semantic_problems(data, source, faulted)
     return problems

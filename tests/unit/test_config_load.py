@@ -194,3 +194,11 @@ def test_a_bad_pattern_and_a_bad_range_are_both_reported() -> None:
     assert any(p.startswith("c.yaml: $.policies.p: semver range '>=1 <'") for p in problems)
     assert any(p.startswith("c.yaml: $.policies.q.filterTags.pattern: ") for p in problems)
     assert any(p.startswith("c.yaml: $.policies.q.policy.alphabetical.order") for p in problems)
+
+
+def test_a_filter_typo_does_not_hide_a_bad_range() -> None:
+    text = "policies: {p: {filterTags: {patern: x}, policy: {semver: {range: '>>1'}}}}\n"
+    problems = check_config(text, "c.yaml")
+    assert len(problems) == 2, problems
+    assert "c.yaml: $.policies.p.filterTags: Additional properties" in problems[0]
+    assert problems[1].startswith("c.yaml: $.policies.p: semver range '>>1'")
