@@ -77,6 +77,8 @@ async def run_command(ctx: Context, event: Event) -> CommandOutcome | None:
     """Act on the commands in a PR comment (see the module docstring)."""
     forge = ctx.forge
     login = ctx.settings.bot_login
+    if event.forge == "gitlab" and ctx.settings.gitlab_bot_login:
+        login = ctx.settings.gitlab_bot_login  # the GitLab token's user, not the GitHub App
     if event.pr_number is None or is_bot(event, login):
         return None
     commands = parse(event.comment_body, bot_names(login))

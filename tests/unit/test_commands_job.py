@@ -41,9 +41,16 @@ async def setup(extra_files: dict[str, str] | None = None) -> tuple[MemoryForge,
     return forge, ctx, pr.number
 
 
-def comment(body: str, number: int, actor: str = "maintainer", cid: int = 77, **kw: Any) -> Event:
+def comment(
+    body: str,
+    number: int,
+    actor: str = "maintainer",
+    cid: int = 77,
+    forge: str = "memory",
+    **kw: Any,
+) -> Event:
     return Event(
-        forge="memory",
+        forge=forge,
         kind=EventKind.COMMENT,
         repo="owner/repo",
         pr_number=number,
@@ -106,6 +113,16 @@ async def test_a_failed_permission_check_refuses_and_says_why(
     assert forge.prs[number].state is PRState.OPEN and forge.reactions == []
     (reply,) = replies(forge, number)
     assert "could not check your access" in reply and "502" not in reply
+
+
+async def test_gitlab_bot_login_is_a_name_and_a_bot() -> None:
+    forge, ctx, number = await setup()
+    ctx.settings = Settings(bot_login="fluxbot[bot]", gitlab_bot_login="gl-fluxbot")
+    own = comment("@gl-fluxbot close", number, actor="gl-fluxbot", forge="gitlab")
+    assert await run_command(ctx, own) is None
+    outcome = await run_command(ctx, comment("@gl-fluxbot close", number, forge="gitlab"))
+    assert outcome is not None and outcome.commands == ["close"]
+    assert forge.prs[number].state is PRState.CLOSED
 
 
 async def test_help_and_unknown() -> None:
