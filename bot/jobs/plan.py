@@ -266,13 +266,25 @@ async def _resolve_sites(
     out: dict[Site, tuple[str, str | None, str, str]] = {}
     digests: dict[str, Awaitable[str]] = {}
     pending: list[tuple[Site, str, str, str]] = []
+    # many references share an image and a current tag: decide each combination once
+    paths = chooser.path_sensitive
+    decided: dict[tuple[str, str, str, str], tuple[str, str, str] | PolicyError] = {}
     for site in sites:
         tags = fetched[site.fetch].tags
         if tags is None:
             continue
+        key = (site.fetch, site.image, site.tag, site.path if paths else "")
+        if key not in decided:
+            try:
+                kept = filter_tags(site.image, exclude_tags(tags, chooser.exclusion), ignores)
+                decided[key] = chooser.choose(site, kept)
+            except PolicyError as exc:
+                decided[key] = exc
         try:
-            kept = filter_tags(site.image, exclude_tags(tags, chooser.exclusion), ignores)
-            new, policy, reason = chooser.choose(site, kept)
+            outcome = decided[key]
+            if isinstance(outcome, PolicyError):
+                raise outcome
+            new, policy, reason = outcome
         except PolicyError as exc:
             problems.append(f"{site.path}:{site.line + 1}: {site.image}: {exc}")
             failed.add(site.image)

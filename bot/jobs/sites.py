@@ -129,6 +129,11 @@ class Chooser:
     def exclusion(self) -> tuple[str, ...] | None:
         return getattr(self.config, "exclusion_list", None)
 
+    @property
+    def path_sensitive(self) -> bool:
+        """Whether the decision may depend on the file (a config rule limited to paths)."""
+        return any(r.paths for r in getattr(self.config, "rules", ()))
+
     def skip(self, image: str, path: str) -> bool:
         """Excluded by the config, or matched first by an ``ignore: true`` rule."""
         if self.config is None:
