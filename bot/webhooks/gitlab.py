@@ -150,7 +150,7 @@ async def learn_bot_login(state: ServerState) -> None:
     from bot.forges.gitlab_client import token_username
 
     try:
-        login = await token_username(settings.gitlab_url, settings.gitlab_token)
+        login = await token_username(settings.gitlab_url, settings.gitlab_token, timeout=5.0)
     except BotError as exc:
         log.warning("gitlab.bot_login_unknown", error=str(exc))
         return

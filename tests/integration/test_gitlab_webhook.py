@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -299,3 +300,18 @@ async def test_an_unreachable_gitlab_at_startup_falls_back(aiohttp_client: Any) 
     assert h.state.settings.gitlab_bot_login is None
     resp = await client.post(ROUTE, data=mr_edit_by("glbot"), headers=headers("Merge Request Hook"))
     assert resp.status == 200 and h.jobs == []  # FLUXBOT_BOT_LOGIN still counts
+
+
+async def test_a_hanging_gitlab_delays_startup_only_briefly(aiohttp_client: Any) -> None:
+    fake = FakeGitLab()
+    await fake.start()
+    fake.hang_next("GET", "/user$", seconds=30)
+    try:
+        h = Harness()
+        h.state.settings = replace(h.state.settings, gitlab_url=fake.url, gitlab_token=fake.token)
+        started = time.monotonic()
+        await aiohttp_client(h.app)
+        assert time.monotonic() - started < 10  # the 5 s timeout, not GitLab's 30 s
+        assert h.state.settings.gitlab_bot_login == fake.bot  # the one retry was answered
+    finally:
+        await fake.close()
