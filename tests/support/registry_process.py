@@ -13,40 +13,50 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
-import gzip
-import hashlib
-import io
 import json
 import re
 import shutil
 import subprocess
-import tarfile
-import threading
 import time
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import bcrypt
 import httpx
 
+from tests.support.registry_images import (
+    DOCKER_CONFIG,
+    DOCKER_LAYER,
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    OCI_CONFIG,
+    OCI_INDEX,
+    OCI_LAYER,
+    OCI_MANIFEST,
+    SeededIndex,
+    layer_blob,
+    run_coroutine,
+    sha256,
+)
 from tests.support.registry_servers import TokenServer
+
+__all__ = [
+    "DOCKER_LIST",
+    "DOCKER_MANIFEST",
+    "OCI_INDEX",
+    "OCI_MANIFEST",
+    "RegistryHandle",
+    "SeededIndex",
+    "registry_binary",
+    "sha256",
+    "start_registry",
+]
 
 REGISTRY_BIN = "/usr/bin/docker-registry"
 USER = "fluxbot"
 PASSWORD = "s3cret-pass"
-
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
-DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-
-T = TypeVar("T")
 
 
 def registry_binary() -> str | None:
@@ -54,46 +64,6 @@ def registry_binary() -> str | None:
     return shutil.which("docker-registry") or (
         REGISTRY_BIN if Path(REGISTRY_BIN).exists() else None
     )
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion in a fresh thread (works inside a running event loop)."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro)
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def _layer(content: bytes) -> tuple[bytes, str]:
-    """A gzip tarball holding one file; returns (blob, diff_id)."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        info = tarfile.TarInfo("hello.txt")
-        info.size, info.mtime = len(content), 0
-        tar.addfile(info, io.BytesIO(content))
-    tar_bytes = raw.getvalue()
-    return gzip.compress(tar_bytes, mtime=0), sha256(tar_bytes)
-
-
-@dataclass(frozen=True)
-class SeededIndex:
-    digest: str
-    manifests: dict[str, str]  # "os/arch[/variant]" -> manifest digest
-    attestations: tuple[str, ...]
 
 
 @dataclass
@@ -147,7 +117,9 @@ class RegistryHandle:
         concurrency: int = 16,
     ) -> str:
         """Push a tiny image to ``repository`` and tag it with every tag; returns its digest."""
-        return _run(self._seed(repository, list(tags), labels, annotations, docker, concurrency))
+        return run_coroutine(
+            self._seed(repository, list(tags), labels, annotations, docker, concurrency)
+        )
 
     def seed_on_disk(self, repository: str, tags: Sequence[str]) -> str:
         """Like :meth:`seed` for huge tag counts: one tag over the API, the rest written straight
@@ -178,7 +150,7 @@ class RegistryHandle:
         docker: bool = False,
     ) -> SeededIndex:
         """Push a multi-platform index (plus a buildx-style attestation entry) under ``tag``."""
-        return _run(
+        return run_coroutine(
             self._seed_index(
                 repository,
                 tag,
@@ -246,7 +218,7 @@ class RegistryHandle:
     ) -> tuple[bytes, str]:
         """Upload blobs for one image; returns the manifest bytes and its media type."""
         os_, arch, *variant = platform.split("/")
-        layer, diff_id = _layer(f"fluxbot test image {platform}\n".encode())
+        layer, diff_id = layer_blob(f"fluxbot test image {platform}\n".encode())
         config: dict[str, Any] = {
             "architecture": arch,
             "os": os_,
