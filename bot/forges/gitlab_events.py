@@ -197,8 +197,10 @@ def _note(payload: Mapping[str, Any], delivery_id: str) -> Event:
     )
 
 
-# fluxbot's own events that still call for work: a preview of its MR, a reconcile of its merge
-_OWN_ALLOWED = (EventKind.PR_OPENED, EventKind.PR_SYNCHRONIZE, EventKind.PR_MERGED)
+# fluxbot's own events that still call for work: a preview of its MR, a reconcile of its merge,
+# and a push to the default branch (fluxbot never makes one: it came from a person sharing the
+# token, whose change must still be planned)
+_OWN_ALLOWED = (EventKind.PR_OPENED, EventKind.PR_SYNCHRONIZE, EventKind.PR_MERGED, EventKind.PUSH)
 
 
 def normalise(
@@ -207,8 +209,8 @@ def normalise(
     """One GitLab delivery as an :class:`Event`; raises :class:`WebhookError` if malformed.
 
     ``bot_login`` is the username of fluxbot's GitLab token: its own events are marked
-    ``actor_is_bot`` and, but for opened/pushed-to/merged MRs, come out as ``IGNORED`` (so the
-    description fluxbot edits or the MR it closes does not call for another run).
+    ``actor_is_bot`` and, but for opened/pushed-to/merged MRs and pushes, come out as ``IGNORED``
+    (so the description fluxbot edits, the MR it closes or its notes call for no run).
     """
     event = _normalise(event_name, payload, delivery_id)
     if not bot_login or event.actor.lower() != bot_login.lower():
