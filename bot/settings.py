@@ -99,6 +99,6 @@ class Settings:
             gitlab_projects=_split(e.get("FLUXBOT_GITLAB_PROJECTS")),
             schedule_interval=float(e.get("FLUXBOT_SCHEDULE_INTERVAL", "3600")),
             receiver_secret=_secret(e, "FLUXBOT_RECEIVER_SECRET"),
-            kubeconfig=e.get("FLUXBOT_KUBECONFIG") or None,
+            kubeconfig=e.get("FLUXBOT_KUBECONFIG") or e.get("KUBECONFIG") or None,
             in_cluster=e.get("FLUXBOT_KUBE_IN_CLUSTER", "").lower() in ("1", "true", "yes"),
         )

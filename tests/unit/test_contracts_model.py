@@ -93,3 +93,9 @@ def test_settings_from_env_hides_secrets(tmp_path: object) -> None:
     assert s.insecure_registries == ("127.0.0.1:5000", "localhost:1")
     assert s.github_api_url == "http://127.0.0.1:9"
     assert "canary-secret" not in repr(s)
+
+
+def test_settings_kubeconfig_falls_back_to_the_standard_variable() -> None:
+    assert Settings.from_env({"KUBECONFIG": "/k"}).kubeconfig == "/k"
+    both = {"KUBECONFIG": "/k", "FLUXBOT_KUBECONFIG": "/f"}
+    assert Settings.from_env(both).kubeconfig == "/f"
