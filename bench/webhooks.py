@@ -3,13 +3,16 @@
     python bench/webhooks.py [--rate 200] [--duration 10] [--connections 20]
 
 1. Starts the real server application (``bot.server.build_app``) in a child process on 127.0.0.1
-   with a job executor that does nothing (the jobs are not what is measured: the endpoint is).
+   with a job executor that does nothing (the jobs are not what is measured: the endpoint is),
+   configured as ``fluxbot serve`` runs: INFO log lines written from a background thread, and
+   delivery ids in a SQLite cache file (``--no-cache``: in memory).
 2. Drives ``POST /webhooks/github`` with wrk (Debian ``wrk``) for ``--duration`` seconds: every
    request is a real signed ``push`` payload from ``@octokit/webhooks-examples`` with its own
    ``X-GitHub-Delivery`` (so none is deduplicated). wrk has no rate option: a Lua ``delay()`` paces
    every connection at ``connections / rate`` seconds between requests (open-loop per connection,
    so latency is measured per request, not inflated by queueing in wrk itself).
-3. Prints p50/p90/p99 latency, requests/s, non-2xx responses and socket errors.
+3. Prints p50/p90/p99 latency, requests/s, non-2xx responses and socket errors, and the load
+   average before and after (the machine is shared: figures on a loaded one are worse).
 4. Starts ``python -m bot serve --no-schedule`` and reports its resident memory after it idles.
 
 Loopback only; every loop is bounded by ``--duration`` and timeouts.
@@ -62,17 +65,18 @@ end
 SERVER = """
 import asyncio, sys
 from aiohttp import web
+from bot.cli.serve import log_in_background
+from bot.log import configure
 from bot.server import build_app
 from bot.settings import Settings
-from bot.log import configure
-import structlog, logging
-configure()
-structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+configure()            # INFO, as fluxbot serve: one log line per delivery
+log_in_background()    # written from a thread, as fluxbot serve does
 
 async def execute(job):
     await asyncio.sleep(0)
 
-app = build_app(Settings(github_webhook_secret=%(secret)r), execute=execute, schedule=False)
+settings = Settings(github_webhook_secret=%(secret)r, cache_path=sys.argv[2] or None)
+app = build_app(settings, execute=execute, schedule=False)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
 """
 
@@ -123,17 +127,21 @@ def parse_wrk(text: str) -> dict[str, str]:
     return out
 
 
-def bench_wrk(rate: float, duration: int, connections: int, threads: int) -> None:
+def bench_wrk(rate: float, duration: int, connections: int, threads: int, cache: bool) -> None:
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     body = payload()
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     port = free_port()
+    state = tempfile.TemporaryDirectory()
+    cache_path = str(Path(state.name) / "cache.sqlite") if cache else ""
+    logs = open(Path(state.name) / "server.log", "wb")  # noqa: SIM115 (closed in finally)
     server = subprocess.Popen(
-        [sys.executable, "-c", SERVER % {"secret": SECRET}, str(port)],
+        [sys.executable, "-c", SERVER % {"secret": SECRET}, str(port), cache_path],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
+        stderr=logs,
     )
     try:
         wait_ready(port, server)
@@ -142,12 +150,16 @@ def bench_wrk(rate: float, duration: int, connections: int, threads: int) -> Non
             pause_ms = 1000.0 * connections / rate if rate > 0 else 0.0
             lua = LUA % {"body": body.decode(), "signature": signature, "pause_ms": pause_ms}
             script.write_text(lua)
+            ticks = os.sysconf("SC_CLK_TCK")
+            fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu_before = (int(fields[11]) + int(fields[12])) / ticks
             argv = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
             argv += ["-s", str(script), f"http://127.0.0.1:{port}/webhooks/github"]
             done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 30)
         figures = parse_wrk(done.stdout)
         label = f"{rate:.0f} req/s target" if rate > 0 else "unpaced"
-        print(f"wrk {label}, {connections} connections, {threads} threads, {duration} s:")
+        store = "SQLite delivery cache" if cache else "in-memory delivery ids"
+        print(f"wrk {label}, {connections} connections, {threads} threads, {duration} s, {store}:")
         print(
             f"  p50 {figures.get('p50')}  p75 {figures.get('p75')}  p90 {figures.get('p90')}"
             f"  p99 {figures.get('p99')}"
@@ -155,6 +167,13 @@ def bench_wrk(rate: float, duration: int, connections: int, threads: int) -> Non
         print(
             f"  {figures['requests']} requests, {figures['rps']} req/s achieved, "
             f"non-2xx {figures['non2xx']}, socket errors: {figures['socket_errors']}"
+        )
+        ticks = os.sysconf("SC_CLK_TCK")
+        fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / ticks - cpu_before
+        served = int(figures["requests"]) or 1
+        print(
+            f"  server CPU: {cpu:.2f} s for {served} deliveries = {1000 * cpu / served:.2f} ms each"
         )
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
             metrics = resp.read().decode()
@@ -165,6 +184,10 @@ def bench_wrk(rate: float, duration: int, connections: int, threads: int) -> Non
     finally:
         server.terminate()
         server.wait(30)
+        logs.close()
+        lines = (Path(state.name) / "server.log").read_bytes().count(b"github.webhook ")
+        print(f"  log lines written by the server: {lines}")
+        state.cleanup()
 
 
 def idle_rss(seconds: float = 3.0) -> None:
@@ -193,10 +216,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--unpaced", action="store_true", help="also measure without pacing")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="in-memory delivery ids instead of FLUXBOT_CACHE"
+    )
     args = parser.parse_args()
-    bench_wrk(args.rate, args.duration, args.connections, args.threads)
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    bench_wrk(args.rate, args.duration, args.connections, args.threads, not args.no_cache)
     if args.unpaced:
-        bench_wrk(0.0, min(args.duration, 5), args.connections, args.threads)
+        bench_wrk(0.0, min(args.duration, 5), args.connections, args.threads, not args.no_cache)
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     idle_rss()
 
 

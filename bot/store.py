@@ -6,9 +6,10 @@
 Used by ``fluxbot serve`` when ``FLUXBOT_CACHE`` names a file, so a restarted server still
 recognises redeliveries. Losing the file loses nothing: every forge write is an idempotent ensure.
 
-SQLite never runs on the event loop: a claim first looks in a bounded in-memory LRU of recent ids
-(a redelivery within the process's lifetime is answered from there at once), and only a new id
-goes to the file, on one writer thread of its own (which also serialises the connection).
+SQLite never runs on the request path: a claim is answered from a bounded in-memory LRU of ids
+(filled from the file at start, so a restarted server knows the recent ones), and new ids are
+written behind, in batches, on a writer thread of its own. An id older than the ``recent`` newest
+is forgotten after a restart: its redelivery runs its jobs again, which converge (DESIGN.md §4).
 """
 
 from __future__ import annotations
@@ -37,12 +38,16 @@ class SQLiteDeliveryStore:
         ttl: float = WEEK,
         clock: Callable[[], float] = time.time,
         recent: int = 100_000,
+        flush_interval: float = 0.05,
     ) -> None:
         self._ttl = ttl
         self._clock = clock
         self._claims = 0
         self._recent: OrderedDict[str, float] = OrderedDict()
         self._capacity = recent
+        self._pending: list[tuple[str, float]] = []
+        self._flush_interval = flush_interval
+        self._flush_handle: asyncio.TimerHandle | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fluxbot-store")
         try:
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -51,9 +56,15 @@ class SQLiteDeliveryStore:
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS deliveries (key TEXT PRIMARY KEY, at REAL NOT NULL)"
             )
+            rows = self._db.execute(
+                "SELECT key, at FROM deliveries WHERE at >= ? ORDER BY at DESC LIMIT ?",
+                (clock() - ttl, recent),
+            ).fetchall()
         except sqlite3.Error as exc:
             self._thread.shutdown()
             raise ConfigError(f"cannot open the delivery cache {path}: {exc}") from None
+        for key, at in reversed(rows):
+            self._recent[str(key)] = float(at)
 
     async def claim(self, key: str) -> bool:
         now = self._clock()
@@ -61,32 +72,44 @@ class SQLiteDeliveryStore:
         if at is not None and now - at < self._ttl:
             self._recent.move_to_end(key)
             return False
-        self._remember(key, now)  # before any await: a concurrent duplicate sees it
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._thread, self._insert, key, now)
-        except sqlite3.Error as exc:  # only a cache: answer as new rather than drop the delivery
-            _log.warning("store.claim_failed", error=str(exc))
-            return True
-
-    def _remember(self, key: str, now: float) -> None:
         self._recent[key] = now
         self._recent.move_to_end(key)
         while len(self._recent) > self._capacity:
             self._recent.popitem(last=False)
+        self._pending.append((key, now))
+        if self._flush_handle is None:
+            loop = asyncio.get_running_loop()
+            self._flush_handle = loop.call_later(self._flush_interval, self._flush)
+        return True
 
-    def _insert(self, key: str, now: float) -> bool:
-        """On the writer thread: record ``key``; False when the file already had it."""
-        cursor = self._db.execute(
-            "INSERT INTO deliveries (key, at) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET at = excluded.at WHERE deliveries.at < ?",
-            (key, now, now - self._ttl),
-        )
-        self._claims += 1
-        if self._claims % 1000 == 0:
-            self._db.execute("DELETE FROM deliveries WHERE at < ?", (now - self._ttl,))
-        return cursor.rowcount == 1
+    def _flush(self) -> None:
+        self._flush_handle = None
+        batch, self._pending = self._pending, []
+        if batch:
+            self._thread.submit(self._write, batch)
+
+    def _write(self, batch: list[tuple[str, float]]) -> None:
+        """On the writer thread: one transaction for the batch, expired rows pruned now and then."""
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT INTO deliveries (key, at) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET at = excluded.at",
+                    batch,
+                )
+                self._claims += len(batch)
+                if self._claims >= 1000:
+                    self._claims = 0
+                    cutoff = batch[-1][1] - self._ttl
+                    self._db.execute("DELETE FROM deliveries WHERE at < ?", (cutoff,))
+        except sqlite3.Error as exc:  # only a cache: a lost write loses nothing
+            _log.warning("store.write_failed", error=str(exc), ids=len(batch))
 
     def close(self) -> None:
+        """Write what is pending, then close the file."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        self._flush()
         self._thread.shutdown(wait=True)
         self._db.close()

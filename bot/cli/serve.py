@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import atexit
 import os
-import queue
 import sys
 import threading
+from collections import deque
 from pathlib import Path
 from typing import TextIO, cast
 
@@ -105,49 +105,51 @@ def parse_repositories(value: str) -> tuple[str, ...]:
 
 class BackgroundWriter:
     """A write-only text stream whose writes happen on a thread of their own, so a slow reader
-    of stderr (a container's log driver, a full pipe) never blocks the event loop. Bounded: past
-    ``capacity`` pending writes new lines are dropped and counted (``dropped``). structlog's
-    PrintLogger writes synchronously and stdlib's QueueHandler serves only stdlib logging, hence
-    this small class."""
+    of stderr (a container's log driver, a full pipe) never blocks the event loop. A write is
+    one ``deque.append`` (no lock, no wake-up); the thread drains the deque every ``interval``
+    seconds. Bounded: past ``capacity`` pending writes new ones are dropped and counted
+    (``dropped``). structlog's PrintLogger writes synchronously and stdlib's QueueHandler serves
+    only stdlib logging, hence this small class."""
 
-    def __init__(self, stream: TextIO, capacity: int = 10_000) -> None:
+    def __init__(self, stream: TextIO, capacity: int = 20_000, interval: float = 0.05) -> None:
         self._stream = stream
-        self._queue: queue.Queue[str | None] = queue.Queue(capacity)
+        self._pending: deque[str] = deque()
+        self._capacity = capacity
+        self._interval = interval
+        self._stop = threading.Event()
         self.dropped = 0
         self._thread = threading.Thread(target=self._run, name="fluxbot-log", daemon=True)
         self._thread.start()
 
     def write(self, text: str) -> int:
-        try:
-            self._queue.put_nowait(text)
-        except queue.Full:
+        if len(self._pending) >= self._capacity:
             self.dropped += 1
+        else:
+            self._pending.append(text)
         return len(text)
 
     def flush(self) -> None:
         """Nothing to do here: the writer thread flushes after every batch."""
 
-    def _run(self) -> None:
-        while True:
-            text = self._queue.get()
-            batch = [text]
-            while text is not None and not self._queue.empty():
-                text = self._queue.get_nowait()
-                batch.append(text)
+    def _drain(self) -> None:
+        chunks: list[str] = []
+        while self._pending:
+            chunks.append(self._pending.popleft())
+        if chunks:
             try:
-                self._stream.write("".join(t for t in batch if t is not None))
+                self._stream.write("".join(chunks))
                 self._stream.flush()
             except (OSError, ValueError):
                 pass
-            if text is None:
-                return
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._drain()
+        self._drain()
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is pending (up to ``timeout`` seconds) and stop the thread."""
-        try:
-            self._queue.put(None, timeout=timeout)
-        except queue.Full:
-            return
+        self._stop.set()
         self._thread.join(timeout)
 
 
