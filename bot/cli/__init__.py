@@ -1,8 +1,10 @@
-"""Command-line entry point: ``fluxbot`` and ``python -m bot``."""
+"""Command-line entry point: ``fluxbot`` and ``python -m bot``.
+
+Subcommands live in ``bot/cli/<feature>.py`` and are imported lazily (``app.LAZY_COMMANDS``).
+"""
 
 from __future__ import annotations
 
-from bot.cli import action, diff, plan, policy, reconcile, registry, serve  # noqa: F401
 from bot.cli.app import main
 
 

@@ -6,6 +6,7 @@ imported by ``bot/cli/__init__.py``. Exit codes: 0 success, 1 error (one line on
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from typing import Any
@@ -14,9 +15,38 @@ import click
 
 from bot.errors import BotError
 
+# Subcommand → the module that registers it. Imported on first use: importing every feature up
+# front (httpx, aiohttp, the renderer...) would cost each ``fluxbot`` call most of a second.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "action": ("bot.cli.action", "Run as the GitHub Action step (the container entrypoint)."),
+    "diff": ("bot.cli.diff", "Render the Flux objects a change affects and diff them."),
+    "inspect": ("bot.cli.registry", "Show an image's digest, media type, platforms, source."),
+    "plan": ("bot.cli.plan", "Find image references and the updates policies select."),
+    "policy": ("bot.cli.policy", "Test image policies against tags."),
+    "reconcile": ("bot.cli.reconcile", "Ask Flux to reconcile now and watch the rollout."),
+    "run": ("bot.cli.plan", "Plan and write update branches and PRs on a forge."),
+    "serve": ("bot.cli.serve", "Run the GitHub App / GitLab webhook server."),
+    "tags": ("bot.cli.registry", "List an image's tags (after exclusions)."),
+    "validate": ("bot.cli.policy", "Check a .fluxbot.yaml against the schema."),
+}
+
 
 class BotGroup(click.Group):
     """A click group that turns :class:`BotError` into exit 1 with a one-line message."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(LAZY_COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            importlib.import_module(LAZY_COMMANDS[cmd_name][0])
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List subcommands from the static table, so ``--help`` imports none of them."""
+        rows = [(name, LAZY_COMMANDS[name][1]) for name in sorted(LAZY_COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
