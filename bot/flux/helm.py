@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,13 +107,37 @@ def _from_helm_repository(repo: Mapping[str, Any], chart: str, version: str) -> 
     return Chart(chart, version, repo=url, host=_host(url))
 
 
+SELF = (("flux-system", "flux-system"),)
+
+
+def _local_chart(chart: str, tree: Mapping[str, str]) -> Chart:
+    prefix = clean_path(chart) + "/"
+    files = {p[len(prefix) :]: t for p, t in tree.items() if p.startswith(prefix)}
+    if not files:
+        raise HelmSkip(f"chart directory {chart} not found in the repository")
+    return Chart("chart", local=files)
+
+
+def _is_self(
+    ref: Mapping[str, Any], namespace: str, self_sources: Collection[tuple[str, str]]
+) -> bool:
+    """A GitRepository reference to this repository (bootstrap name, or one found by URL)."""
+    name = str(ref.get("name") or "")
+    ns = str(ref.get("namespace") or namespace)
+    return ref.get("kind") == "GitRepository" and (
+        name == "flux-system" or (ns, name) in self_sources
+    )
+
+
 def resolve_chart(
     hr: Mapping[str, Any],
     scope: Sequence[Mapping[str, Any]],
     repo: FluxObjects,
     tree: Mapping[str, str],
+    self_sources: Collection[tuple[str, str]] = SELF,
 ) -> Chart:
-    """Where the chart of ``hr`` comes from."""
+    """Where the chart of ``hr`` comes from; ``self_sources`` are ``(namespace, name)`` of the
+    GitRepositories that are this repository (their charts are directories of ``tree``)."""
     meta, spec = hr.get("metadata") or {}, hr.get("spec") or {}
     namespace = str(meta.get("namespace") or "")
     chart_ref = spec.get("chartRef")
@@ -128,6 +152,8 @@ def resolve_chart(
             return Chart(url, str(ref.get("tag") or ref.get("semver") or ""), host=_host(url))
         if source.get("kind") == "HelmChart":
             src = sspec.get("sourceRef") or {}
+            if _is_self(src, ns, self_sources):
+                return _local_chart(str(sspec.get("chart") or ""), tree)
             helm_repo = _find(str(src.get("kind")), str(src.get("name")), ns, scope, repo)
             return _from_helm_repository(
                 helm_repo, str(sspec.get("chart")), str(sspec.get("version") or "")
@@ -141,12 +167,8 @@ def resolve_chart(
         return _from_helm_repository(
             _find("HelmRepository", str(src.get("name")), ns, scope, repo), chart, version
         )
-    if src.get("kind") == "GitRepository" and src.get("name") == "flux-system":
-        prefix = clean_path(chart) + "/"
-        files = {p[len(prefix) :]: t for p, t in tree.items() if p.startswith(prefix)}
-        if not files:
-            raise HelmSkip(f"chart directory {chart} not found in the repository")
-        return Chart("chart", local=files)
+    if _is_self(src, namespace, self_sources):
+        return _local_chart(chart, tree)
     raise HelmSkip(f"chart source {src.get('kind')}/{src.get('name')} is not supported")
 
 
@@ -298,12 +320,13 @@ def template_release(
     settings: HelmSettings,
     workdir: Path,
     tree: Mapping[str, str],
+    self_sources: Collection[tuple[str, str]] = SELF,
 ) -> tuple[list[dict[str, Any]] | None, list[str]]:
     """The chart's objects for one HelmRelease; on any problem ``None`` and a note."""
     meta, spec = hr.get("metadata") or {}, hr.get("spec") or {}
     label = f"HelmRelease {meta.get('namespace', '')}/{meta.get('name', '')}"
     try:
-        chart = resolve_chart(hr, scope, repo, tree)
+        chart = resolve_chart(hr, scope, repo, tree, self_sources)
         if not chart.local and not settings.fetch:
             raise HelmSkip(
                 f"the chart is fetched from {chart.host or chart.ref} and fetching charts over "

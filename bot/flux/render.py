@@ -262,7 +262,13 @@ class TreeRenderer:
             digest = hashlib.sha1(node.label.encode()).hexdigest()[:10]
             workdir = Path(self._tmp.name) / "helm" / f"{digest}-{index}"
             chart_objects, helm_notes = template_release(
-                hr, objects, self.graph.objects, self.settings.helm, workdir, self.tree
+                hr,
+                objects,
+                self.graph.objects,
+                self.settings.helm,
+                workdir,
+                self.tree,
+                {(s.namespace, s.name) for s in self.graph.self_sources},
             )
             notes.extend(helm_notes)
             if chart_objects is None:

@@ -276,3 +276,46 @@ spec:
     assert sorted(calls) == ["one", "two", "x-one", "x-two"]
     (entry,) = result.kustomizations
     assert ("Deployment", "x-one") in {(c.key.kind, c.key.name) for c in entry.changes}
+
+
+def test_in_repo_chart_through_helm_chart_and_repository_found_by_url(helm_on_path: Path) -> None:
+    """chartRef → HelmChart → this repository's GitRepository (named by URL, not bootstrap)."""
+    charts = {f"charts/demo/{name}": text for name, text in CHART.items()}
+    sources = """\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: home, namespace: flux-system}
+spec: {url: "https://github.com/acme/home.git"}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmChart
+metadata: {name: demo}
+spec:
+  chart: ./charts/demo
+  sourceRef: {kind: GitRepository, name: home, namespace: flux-system}
+"""
+    hr = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: viaref}
+spec:
+  chartRef: {kind: HelmChart, name: demo}
+  values: {replicas: %d}
+"""
+    base = {
+        "clusters/ks.yaml": KS,
+        "app/kustomization.yaml": "resources: [sources.yaml, hr.yaml]\n",
+        "app/sources.yaml": sources,
+        "app/hr.yaml": hr % 1,
+        **charts,
+    }
+    head = {**base, "app/hr.yaml": hr % 3}
+    options = PreviewOptions(
+        render=RenderSettings(helm=HelmSettings(enabled=True)),
+        repo_urls=("git@github.com:acme/home",),
+    )
+    result = run_preview(base, head, None, options)
+    (entry,) = result.kustomizations
+    assert not any("chart not rendered" in n for n in entry.notes), entry.notes
+    deploy = next(c for c in entry.changes if c.key.kind == "Deployment")
+    assert "-  replicas: 1\n+  replicas: 3\n" in deploy.diff
