@@ -12,6 +12,8 @@ map onto the rest of the protocol. Calls run on :class:`~bot.forges.gitlab_clien
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -30,6 +32,13 @@ from bot.settings import Settings
 log = get_logger(__name__)
 T = TypeVar("T")
 WRITE_ACCESS = 30  # Developer
+MAX_MR_PAGES = 10  # newest 1,000 MRs listed; older closed fluxbot MRs found by branch
+MAX_OLD_BRANCHES = 200
+
+
+def _ours(attrs: Mapping[str, Any]) -> bool:
+    """A fluxbot MR: its source branch is ``fluxbot/...`` in this very project (no fork)."""
+    return str(attrs.get("source_branch", "")).startswith(BRANCH_PREFIX) and same_project(attrs)
 
 
 class GitLabForge:
@@ -191,17 +200,41 @@ class GitLabForge:
     # -- merge requests ---------------------------------------------------------------------
 
     async def list_prs(self) -> list[PullRequest]:
+        """fluxbot's MRs among the newest ``MAX_MR_PAGES`` pages of all MRs, newest first.
+
+        In a project with more MRs than that, older closed fluxbot MRs still count (closed
+        unmerged = an ignore, and GitLab keeps an unmerged MR's branch): each ``fluxbot/`` branch
+        (at most ``MAX_OLD_BRANCHES``) is asked for its closed MRs by exact source branch.
+        """
+        limit = MAX_MR_PAGES * 100
+
         def mrs(p: Any) -> list[dict[str, Any]]:
             found = p.mergerequests.list(
-                state="all", order_by="created_at", sort="desc", get_all=True, per_page=100
+                state="all", order_by="created_at", sort="desc", iterator=True, per_page=100
             )
+            return [dict(m.attributes) for m in itertools.islice(found, limit)]
+
+        items = await self._call("list merge requests", mrs)
+        ours = {int(a["iid"]): merge_request(a) for a in items if _ours(a)}
+        if len(items) >= limit:
+            ours.update(await self._older_closed())
+        return sorted(ours.values(), key=lambda pr: pr.number, reverse=True)
+
+    async def _older_closed(self) -> dict[int, PullRequest]:
+        def branches(p: Any) -> list[str]:
+            found = p.branches.list(search=f"^{BRANCH_PREFIX}", iterator=True, per_page=100)
+            return [str(b.name) for b in itertools.islice(found, MAX_OLD_BRANCHES)]
+
+        def closed(p: Any, branch: str) -> list[dict[str, Any]]:
+            found = p.mergerequests.list(state="closed", source_branch=branch, get_all=True)
             return [dict(m.attributes) for m in found]
 
-        return [
-            merge_request(a)
-            for a in await self._call("list merge requests", mrs)
-            if str(a.get("source_branch", "")).startswith(BRANCH_PREFIX) and same_project(a)
+        names = await self._call("list fluxbot branches", branches)
+        calls = [
+            self._call(f"closed MRs of {b}", functools.partial(closed, branch=b)) for b in names
         ]
+        lists = await asyncio.gather(*calls)
+        return {int(a["iid"]): merge_request(a) for mrs in lists for a in mrs if _ours(a)}
 
     async def _open_mr(self, branch: str, base: str) -> dict[str, Any] | None:
         def find(p: Any) -> list[dict[str, Any]]:

@@ -198,6 +198,30 @@ async def test_list_prs_only_fluxbot_branches(
         assert await forge.list_prs() == []
 
 
+async def test_old_closed_fluxbot_mrs_beyond_the_listing_cap_still_count(
+    gitlab: FakeGitLab, project: str, gitlab_forge: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.forges.gitlab.MAX_MR_PAGES", 1)  # newest 100 MRs listed
+    gitlab.branch(REPO, "fluxbot/old")
+    old = gitlab.open_mr(REPO, "fluxbot/old", title="old update")
+    gitlab.close_mr(REPO, old)  # closed unmerged: an ignore; GitLab keeps its branch
+    gitlab.branch(REPO, "fluxbot/gone")
+    gone = gitlab.open_mr(REPO, "fluxbot/gone")
+    gitlab.merge_mr(REPO, gone)  # merged and its branch removed: not an ignore, not found
+    for i in range(100):
+        gitlab.branch(REPO, f"feature-{i}")
+        gitlab.open_mr(REPO, f"feature-{i}", author="alice")
+    gitlab.branch(REPO, "fluxbot/new")
+    new = gitlab.open_mr(REPO, "fluxbot/new")
+    async with gitlab_forge(project) as forge:
+        prs = await forge.list_prs()
+    assert [(p.number, p.state) for p in prs] == [(new, PRState.OPEN), (old, PRState.CLOSED)]
+    listed = [c for c in gitlab.calls("GET", "/merge_requests$") if "source_branch" not in c.query]
+    assert len(listed) == 1  # one page, not all 103 MRs
+    [branches] = gitlab.calls("GET", "/repository/branches$")
+    assert branches.query["search"] == "^fluxbot/"
+
+
 async def test_concurrent_create_race_converges(
     gitlab: FakeGitLab, project: str, gitlab_forge: Opener
 ) -> None:

@@ -8,7 +8,8 @@ actions; list the statuses of a commit; set the pipeline status of a commit), me
 (list project MRs; get, create, update MR), notes.md (list/create/modify MR notes),
 emoji_reactions.md (award emoji on notes), members.md (list all members, incl. inherited),
 repositories.md (list repository tree; get file archive), repository_files.md (get raw file),
-branches.md, projects.md, users.md (list users by username; get the current user),
+branches.md (list branches, ``search`` with ``^`` prefix; get, delete a branch), projects.md,
+users.md (list users by username; get the current user),
 rest/index.md (pagination).
 """
 
@@ -53,6 +54,9 @@ ENDPOINTS: dict[str, Endpoint] = {
             "include_lfs_blobs": "bool",
             "exclude_paths": "str",
         }
+    ),
+    "GET /projects/:id/repository/branches": Endpoint(
+        optional={"search": "str", "regex": "str"}, paginated=True
     ),
     "GET /projects/:id/repository/branches/:branch": Endpoint(),
     "DELETE /projects/:id/repository/branches/:branch": Endpoint(),

@@ -8,6 +8,7 @@ unencoded one does not match any route here, exactly as it would 404 on GitLab.
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 from collections.abc import Callable
 from typing import Any
@@ -75,6 +76,8 @@ _LIST_KEYS = {
     "username",
     "all",
     "name",
+    "search",
+    "regex",
 }
 
 
@@ -229,6 +232,26 @@ def _branch(fake: FakeGitLab, p: Project, rest: list[str], raw: str, q: Any, b: 
         },
         {},
     )
+
+
+def _list_branches(
+    fake: FakeGitLab, p: Project, rest: list[str], raw: str, q: Any, b: Any
+) -> Result:
+    params = _params("GET /projects/:id/repository/branches", q, b)
+    if "search" in params and "regex" in params:
+        raise Violation("regex, search are mutually exclusive")
+    term = str(params.get("search", ""))
+    if "regex" in params:
+        rx = re.compile(str(params["regex"]))
+        names = [n for n in p.branches if rx.search(n)]
+    elif term.startswith("^"):
+        names = [n for n in p.branches if n.startswith(term[1:])]
+    elif term.endswith("$"):
+        names = [n for n in p.branches if n.endswith(term[:-1])]
+    else:
+        names = [n for n in p.branches if term in n]
+    items = [_branch(fake, p, ["repository", "branches", n], raw, q, b)[1] for n in sorted(names)]
+    return _page(fake, raw, items, params)
 
 
 def _get_branch(fake: FakeGitLab, p: Project, rest: list[str], raw: str, q: Any, b: Any) -> Result:
@@ -512,6 +535,7 @@ _PROJECT_ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", ""): _get_project,
     ("GET", "repository/tree"): _tree,
     ("GET", "repository/files/:/raw"): _raw,
+    ("GET", "repository/branches"): _list_branches,  # before "repository/:" (the archive)
     ("GET", "repository/:"): _archive,
     ("GET", "repository/branches/:"): _get_branch,
     ("DELETE", "repository/branches/:"): _delete_branch,
