@@ -245,19 +245,28 @@ def main(env: Mapping[str, str] | None = None) -> int:
         return 1
     dry = truthy(inputs(env).get("dry-run"))
     text = summary(outcome, dry)
-    if env.get("GITHUB_STEP_SUMMARY"):
-        with open(env["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
-            fh.write(text)
-    else:
+    try:
+        if env.get("GITHUB_STEP_SUMMARY"):
+            with open(env["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
+                fh.write(text)
+        else:
+            print(text)
+        if env.get("GITHUB_OUTPUT"):
+            write_outputs(
+                env["GITHUB_OUTPUT"],
+                {
+                    "updates": json.dumps(outcome.updates, sort_keys=True),
+                    "pull-requests": json.dumps(outcome.pull_requests, sort_keys=True),
+                },
+            )
+    except OSError as exc:  # e.g. a self-hosted runner whose files uid 1001 cannot write
         print(text)
-    if env.get("GITHUB_OUTPUT"):
-        write_outputs(
-            env["GITHUB_OUTPUT"],
-            {
-                "updates": json.dumps(outcome.updates, sort_keys=True),
-                "pull-requests": json.dumps(outcome.pull_requests, sort_keys=True),
-            },
+        print(
+            f"::error::fluxbot: cannot write the step summary or outputs ({exc.strerror}: "
+            f"{exc.filename}); the container runs as uid 1001",
+            file=sys.stderr,
         )
+        return 1
     for problem in outcome.problems:
         print(f"::warning::{problem}", file=sys.stderr)
     return 1 if outcome.failed else 0
