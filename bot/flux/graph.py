@@ -25,6 +25,7 @@ from bot.flux.objects import (
     CopyRule,
     FluxObjects,
     GitRepository,
+    HelmChart,
     HelmRelease,
     Kustomization,
     KustomizeFile,
@@ -319,9 +320,7 @@ class FluxGraph:
                 ):
                     inputs.add(obj.file)
         for hr in self.objects.of(HelmRelease):  # in-repo charts are inputs of their release
-            src = hr.chart_source
-            if hr.file in deploys and src is not None and src in self.self_sources and hr.chart:
-                chart_dir = clean_path(hr.chart)
+            if hr.file in deploys and (chart_dir := self.chart_dir(hr)) is not None:
                 inputs.update(self.files.under(chart_dir))
         return Node(
             ks,
@@ -332,6 +331,21 @@ class FluxGraph:
             {f: m for f, m in merges.items() if f in found},
             plan.notes if plan is not None else (),
         )
+
+    def chart_dir(self, hr: HelmRelease) -> str | None:
+        """The directory of ``hr``'s chart when it lives in this repository: ``spec.chart`` from
+        this repository's GitRepository, or ``spec.chartRef`` to a HelmChart that takes it from
+        there."""
+        if hr.chart_source is not None and hr.chart_source in self.self_sources and hr.chart:
+            return clean_path(hr.chart)
+        ref = hr.chart_ref
+        if ref is not None and ref.kind == "HelmChart":
+            for chart in self.objects.of(HelmChart):
+                if (chart.name, chart.namespace) == (ref.name, ref.namespace) and (
+                    chart.source_ref in self.self_sources
+                ):
+                    return clean_path(chart.chart)
+        return None
 
     def owner_node(self, path: str) -> Node | None:
         """The most specific Kustomization that deploys ``path`` (deepest ``spec.path``)."""

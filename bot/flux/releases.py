@@ -53,11 +53,28 @@ def _refs(hr: Mapping[str, Any], scope: Iterable[Mapping[str, Any]]) -> set[tupl
     return {r for r in refs if r[1]}
 
 
-def _chart_dir(hr: Mapping[str, Any]) -> str | None:
-    cspec = ((hr.get("spec") or {}).get("chart") or {}).get("spec") or {}
+def _chart_dir(hr: Mapping[str, Any], scope: Iterable[Mapping[str, Any]]) -> str | None:
+    """A chart directory taken from a GitRepository: ``spec.chart`` directly or ``spec.chartRef``
+    through a HelmChart of the scope (which GitRepository does not matter here: over-matching
+    only templates one more release)."""
+    spec = hr.get("spec") or {}
+    cspec = (spec.get("chart") or {}).get("spec") or {}
     source = cspec.get("sourceRef") or {}
     if isinstance(source, Mapping) and source.get("kind") == "GitRepository" and cspec.get("chart"):
         return clean_path(str(cspec["chart"]))
+    ref = spec.get("chartRef") or {}
+    if isinstance(ref, Mapping) and ref.get("kind") == "HelmChart":
+        for obj in scope:
+            meta, ospec = obj.get("metadata") or {}, obj.get("spec") or {}
+            src = ospec.get("sourceRef") or {}
+            if (
+                obj.get("kind") == "HelmChart"
+                and meta.get("name") == ref.get("name")
+                and isinstance(src, Mapping)
+                and src.get("kind") == "GitRepository"
+                and ospec.get("chart")
+            ):
+                return clean_path(str(ospec["chart"]))
     return None
 
 
@@ -77,7 +94,7 @@ def touched_releases(
         if api_group(str(o.get("apiVersion") or "")) == HELM_GROUP
         and o.get("kind") == "HelmRelease"
     ]
-    chart_dirs = {d for hr in releases if (d := _chart_dir(hr))}
+    chart_dirs = {d for hr in releases if (d := _chart_dir(hr, scope))}
     names: set[tuple[str, str]] = set()
     chart_changes: set[str] = set()
     for path in changed & node.inputs:
@@ -103,7 +120,7 @@ def touched_releases(
         meta = hr.get("metadata") or {}
         ident = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
         refs = _refs(hr, scope)
-        chart = _chart_dir(hr)
+        chart = _chart_dir(hr, scope)
         # a rendered name contains its source name (namePrefix/nameSuffix only add to it)
         by_name = any(k == rk and n in rn for k, n in names for rk, rn in refs)
         by_chart = chart is not None and any(p.startswith(chart + "/") for p in chart_changes)

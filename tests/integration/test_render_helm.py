@@ -319,3 +319,12 @@ spec:
     assert not any("chart not rendered" in n for n in entry.notes), entry.notes
     deploy = next(c for c in entry.changes if c.key.kind == "Deployment")
     assert "-  replicas: 1\n+  replicas: 3\n" in deploy.diff
+    # a change to the chart's files alone is seen through the HelmChart too
+    head = {
+        **base,
+        "charts/demo/values.yaml": CHART["values.yaml"].replace("tag: '0.0.1'", "tag: '0.0.2'"),
+    }
+    result = run_preview(base, head, None, options)
+    (entry,) = result.kustomizations
+    assert [(c.key.kind, c.key.name) for c in entry.changes] == [("Deployment", "viaref")]
+    assert ("ghcr.io/example/demo:0.0.1", "ghcr.io/example/demo:0.0.2") in entry.images
