@@ -127,8 +127,60 @@ def compile_pattern(pattern: str) -> Matcher:
         raise PolicyError(
             f"filterTags.pattern {pattern!r} is not a valid RE2/Go regular expression: {detail}"
         ) from None
-    names = tuple(sorted(dict(compiled.groupindex).items(), key=lambda kv: kv[1]))
+    listed = _capture_names(pattern)
+    if len(listed) == compiled.groups:
+        names = tuple((name, i) for i, name in enumerate(listed, 1) if name)
+    else:  # pragma: no cover - the scan below disagrees with RE2: trust RE2's first-name map
+        names = tuple(sorted(dict(compiled.groupindex).items(), key=lambda kv: kv[1]))
     return Matcher(pattern, compiled, _python_equivalent(pattern), names, compiled.groups)
+
+
+def _capture_names(pattern: str) -> list[str]:
+    """The name of every capturing group of a valid RE2 pattern, in order ("" when unnamed).
+
+    Go accepts one name on several groups (``(?P<v>..)|v(?P<v>..)``) and ``$v`` then expands to
+    the first of them that took part in the match; RE2's ``groupindex`` keeps one index per
+    name, so the groups are listed from the pattern text.
+    """
+    names: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            if pattern.startswith("\\Q", i):  # literal text up to \E
+                end = pattern.find("\\E", i + 2)
+                i = n if end < 0 else end + 2
+            else:
+                i += 2
+        elif ch == "[":
+            i += 1
+            if pattern.startswith("^", i):
+                i += 1
+            if pattern.startswith("]", i):  # a leading ] is a literal
+                i += 1
+            while i < n and pattern[i] != "]":
+                if pattern[i] == "\\":
+                    i += 2
+                elif pattern.startswith("[:", i):
+                    end = pattern.find(":]", i + 2)
+                    i = i + 1 if end < 0 else end + 2
+                else:
+                    i += 1
+            i += 1
+        elif ch == "(":
+            rest = pattern[i + 1 : i + 4]
+            if rest.startswith(("?P<", "?<")):
+                start = i + (4 if rest.startswith("?P<") else 3)
+                end = pattern.find(">", start)
+                names.append(pattern[start:end])
+                i = end + 1
+            else:
+                if not rest.startswith("?"):
+                    names.append("")
+                i += 1
+        else:
+            i += 1
+    return names
 
 
 def _name_len(template: str, start: int) -> int:
@@ -148,10 +200,11 @@ def _group_value(name: str, match: _Match, matcher: Matcher) -> str:
         value = match.group(num)
         return value if value is not None else ""
     if num < 0:
-        for gname, index in matcher.group_names:
+        for gname, index in matcher.group_names:  # Go: the first such group that matched
             if gname == name:
                 value = match.group(index)
-                return value if value is not None else ""
+                if value is not None:
+                    return str(value)
     return ""
 
 

@@ -90,6 +90,12 @@ def test_parse_float_nan() -> None:
         (r"(\d+)", "$-", "12", "$-"),
         (r"(\d+)(x)?", "[$2]", "12", "[]"),  # group that did not participate
         (r"(\d+)", "$0", "a12b", "12"),
+        # one name on several groups (Go allows it): the first group that took part
+        (r"^(?P<v>\d+)$|^v(?P<v>\d+)$", "$v", "v7", "7"),
+        (r"^(?P<v>\d+)$|^v(?P<v>\d+)$", "$v", "8", "8"),
+        (r"(?P<v>a)?(?P<v>b)", "[$v]", "ab", "[a]"),
+        # groups counted as RE2 does: escaped and bracketed parens, \Q..\E, POSIX classes
+        (r"\((?P<a>x)[(](y)\Q(\E[[:alpha:]](z)", "$a$1$2$3", "(x(y(qz", "xxyz"),
     ],
 )
 def test_expand_matches_go(pattern: str, template: str, text: str, expected: str) -> None:

@@ -202,3 +202,11 @@ def test_extract_may_produce_an_empty_value() -> None:
     assert latest(
         semver("*", pattern=r"^(\d+\.\d+\.\d+)?-?x$", extract="$1"), ["x", "1.0.0-x"]
     ) == ("1.0.0-x")
+
+
+def test_extract_from_a_name_used_twice() -> None:
+    # Go lets several groups share a name; $v is the one that matched
+    spec = semver(
+        ">=1.0.0", pattern=r"^(?P<v>\d+\.\d+\.\d+)$|^release-(?P<v>\d+\.\d+\.\d+)$", extract="$v"
+    )
+    assert latest(spec, ["1.0.0", "release-1.2.0", "release-x"]) == "release-1.2.0"
