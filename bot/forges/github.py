@@ -445,6 +445,7 @@ async def open_forge(
     async with aiohttp.ClientSession(timeout=timeout) as session:
         bare = GitHubClient(session, base_url=base_url)
         app_id, key = settings.github_app_id, settings.github_private_key
+        unauthorized: Callable[[], None] | None = None
         if app_id and key:
             if installation_id is None:
                 installation_id = await installation_for(bare, repo, app_id=app_id, private_key=key)
@@ -452,6 +453,11 @@ async def open_forge(
                 bare, app_id=app_id, private_key=key, installation_id=installation_id
             )
             pace_key = f"{base_url}#{installation_id}"
+            inst = installation_id
+
+            def unauthorized() -> None:  # revoked: the next job mints a fresh token
+                tokens.forget(base_url, app_id, inst)
+
         elif settings.github_token:
             token = settings.github_token
             pace_key = f"{base_url}#{hashlib.sha256(token.encode()).hexdigest()[:16]}"
@@ -467,6 +473,7 @@ async def open_forge(
                 settings.github_write_interval if write_interval is None else write_interval,
             ),
             on_request=on_request,
+            on_unauthorized=unauthorized,
         )
         yield GitHubForge(
             gh, repo, bot_login=settings.bot_login, dry_run=settings.dry_run, on_pr=on_pr

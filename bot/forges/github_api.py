@@ -128,6 +128,7 @@ class GitHubClient(GitHubAPI):
         max_wait: float = 120.0,
         max_attempts: int = 4,
         on_request: Callable[[str], None] | None = None,
+        on_unauthorized: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(
             session, USER_AGENT, oauth_token=oauth_token, cache=cache, base_url=base_url
@@ -136,6 +137,7 @@ class GitHubClient(GitHubAPI):
         self._max_wait = max_wait
         self._max_attempts = max_attempts
         self._on_request = on_request
+        self._on_unauthorized = on_unauthorized
 
     async def _request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
@@ -148,6 +150,8 @@ class GitHubClient(GitHubAPI):
             _observe("error", self._on_request)
             where = url.split("?", 1)[0]
             raise ForgeError(f"GitHub {method} {where}: {type(exc).__name__}") from None
+        if status == 401 and self._on_unauthorized is not None:  # e.g. a revoked token
+            self._on_unauthorized()
         outcome = "not_modified" if status == 304 else "ok" if status < 400 else "error"
         _observe("rate_limited" if status in (403, 429) else outcome, self._on_request)
         return status, response_headers, data

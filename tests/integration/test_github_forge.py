@@ -361,3 +361,29 @@ async def test_closed_prs_older_than_the_listing_cap_still_count(
         (new, "fluxbot/new", PRState.OPEN),
         (old, "fluxbot/old", PRState.CLOSED),
     ]
+
+
+async def test_a_revoked_installation_token_is_replaced_by_the_next_job(
+    github_fake: Any, repo: str
+) -> None:
+    from bot.forges.github_auth import TokenCache
+
+    github_fake.add_installation(78, [repo])
+    settings = Settings(
+        github_api_url=github_fake.url,
+        github_app_id=github_fake.app_id,
+        github_private_key=github_fake.private_key,
+    )
+    tokens = TokenCache()
+    async with open_forge(repo, settings, installation_id=78, tokens=tokens) as forge:
+        assert await forge.default_branch() == "main"
+    with github_fake.lock:  # GitHub revokes it (App suspended and restored, ...)
+        for token in [t for t, who in github_fake.tokens.items() if who.installation == 78]:
+            del github_fake.tokens[token]
+    async with open_forge(repo, settings, installation_id=78, tokens=tokens) as forge:
+        with pytest.raises(ForgeError, match="HTTP 401"):
+            await forge.default_branch()
+    async with open_forge(repo, settings, installation_id=78, tokens=tokens) as forge:
+        assert await forge.default_branch() == "main"  # a fresh token, not the cached one
+    minted = [p for m, p, _s in github_fake.requests if m == "POST" and "access_tokens" in p]
+    assert len(minted) == 2
