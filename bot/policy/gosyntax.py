@@ -128,6 +128,11 @@ def compile_pattern(pattern: str) -> Matcher:
             f"filterTags.pattern {pattern!r} is not a valid RE2/Go regular expression: {detail}"
         ) from None
     listed = _capture_names(pattern)
+    if listed is None:
+        raise PolicyError(
+            f"filterTags.pattern {pattern!r} is not a valid RE2/Go regular expression: "
+            "invalid escape sequence: \\C (Go's regexp does not match single bytes)"
+        )
     if len(listed) == compiled.groups:
         names = tuple((name, i) for i, name in enumerate(listed, 1) if name)
     else:  # pragma: no cover - the scan below disagrees with RE2: trust RE2's first-name map
@@ -135,12 +140,13 @@ def compile_pattern(pattern: str) -> Matcher:
     return Matcher(pattern, compiled, _python_equivalent(pattern), names, compiled.groups)
 
 
-def _capture_names(pattern: str) -> list[str]:
+def _capture_names(pattern: str) -> list[str] | None:
     """The name of every capturing group of a valid RE2 pattern, in order ("" when unnamed).
 
     Go accepts one name on several groups (``(?P<v>..)|v(?P<v>..)``) and ``$v`` then expands to
     the first of them that took part in the match; RE2's ``groupindex`` keeps one index per
-    name, so the groups are listed from the pattern text.
+    name, so the groups are listed from the pattern text. ``None`` when the pattern uses
+    ``\\C``, the one escape RE2 accepts and Go rejects.
     """
     names: list[str] = []
     i, n = 0, len(pattern)
@@ -150,6 +156,8 @@ def _capture_names(pattern: str) -> list[str]:
             if pattern.startswith("\\Q", i):  # literal text up to \E
                 end = pattern.find("\\E", i + 2)
                 i = n if end < 0 else end + 2
+            elif pattern.startswith("\\C", i):
+                return None
             else:
                 i += 2
         elif ch == "[":
@@ -159,6 +167,8 @@ def _capture_names(pattern: str) -> list[str]:
             if pattern.startswith("]", i):  # a leading ] is a literal
                 i += 1
             while i < n and pattern[i] != "]":
+                if pattern.startswith("\\C", i):
+                    return None
                 if pattern[i] == "\\":
                     i += 2
                 elif pattern.startswith("[:", i):

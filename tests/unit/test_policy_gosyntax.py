@@ -106,7 +106,8 @@ def test_expand_matches_go(pattern: str, template: str, text: str, expected: str
 
 
 @pytest.mark.parametrize(
-    "pattern", ["(?=a)", "(?!a)", "(?<=a)", r"(a)\1", "a++", "a{2,}+", "(?>a)", r"\Z", "(?#c)"]
+    "pattern",
+    ["(?=a)", "(?!a)", "(?<=a)", r"(a)\1", "a++", "a{2,}+", "(?>a)", r"\Z", "(?#c)", r"a\Cb"],
 )
 def test_rejects_what_re2_rejects(pattern: str) -> None:
     with pytest.raises(PolicyError, match="RE2"):
@@ -128,6 +129,7 @@ def test_pattern_must_be_a_string() -> None:
         (r"\bx", "éx", "x"),  # word boundaries are ASCII in Go
         ("(?i)k", "\u212a", "\u212a"),  # RE2 folds the Kelvin sign, non-ASCII text goes to RE2
         ("a$", "a\n", None),  # Go's $ is end of text
+        (r"\Qa\Cb\E", "xa\\Cb", "a\\Cb"),  # quoted: a literal backslash and C, not \C
     ],
 )
 def test_engine_choice_keeps_go_semantics(pattern: str, text: str, found: str | None) -> None:
