@@ -286,7 +286,8 @@ def run_command(
             open_forge(kind, repo, settings, base=base, output=output, stream=stream) as forge,
             _registry(settings, extra) as client,
         ):
-            used: Any = _BaseOverride(forge, base) if base and kind != "local" else forge
+            # GitLab takes the base from the factory; GitHub's API knows it unless --base says
+            used: Any = _BaseOverride(forge, base) if base and kind == "github" else forge
             ctx = Context(forge=used, registry=client, settings=settings)
             return await run_update(ctx)
 

@@ -49,7 +49,12 @@ async def open_forge(
     opener: Any = getattr(module, "open_forge", None)
     if opener is None:
         raise ConfigError(f"the {kind} forge adapter has no open_forge()")
-    cm: AbstractAsyncContextManager[Forge] = opener(repo, settings, installation_id=installation_id)
+    extra: dict[str, Any] = {}
+    if kind == "gitlab" and base:
+        extra["default_branch"] = base  # GitLab CI says it (CI_DEFAULT_BRANCH): no API call
+    cm: AbstractAsyncContextManager[Forge] = opener(
+        repo, settings, installation_id=installation_id, **extra
+    )
     async with cm as forge:
         yield forge
 

@@ -118,3 +118,25 @@ async def test_errors(tmp_path: Path, repo: Path) -> None:
             await forge.read_tree("nope")
         with pytest.raises(ForgeError, match="no local PR"):
             await forge.get_pr(7)
+
+
+async def test_factory_routes_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    import bot.forges.gitlab as gitlab
+    from bot.errors import ConfigError
+
+    seen: dict[str, object] = {}
+
+    @contextlib.asynccontextmanager
+    async def fake(repo: str, settings: Settings, **kw: object):  # type: ignore[no-untyped-def]
+        seen.update(kw, repo=repo)
+        yield "gitlab-forge"
+
+    monkeypatch.setattr(gitlab, "open_forge", fake)
+    async with open_forge("gitlab", "g/p", Settings(), base="trunk", installation_id=None) as f:
+        assert f == "gitlab-forge"
+    assert seen == {"repo": "g/p", "installation_id": None, "default_branch": "trunk"}
+    with pytest.raises(ConfigError, match="unknown forge"):
+        async with open_forge("svn", "x", Settings()):
+            pass
