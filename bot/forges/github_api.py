@@ -183,6 +183,13 @@ class GitHubClient(GitHubAPI):
             return None
 
     async def manage_rate_limit(self, *, method: str, url: str) -> None:
+        limit = self.rate_limit  # gidgethub counted this request already: -1 means none left
+        if limit is not None and limit.remaining < 0:
+            wait = limit.reset_datetime.timestamp() - time.time() + 1.0
+            if 0 < wait <= self._max_wait:
+                _log.warning("github.quota_wait", wait=round(wait, 1))
+                await self.sleep(wait)
+                limit.remaining = limit.limit  # the window reset; the next response corrects it
         if method != "GET":
             await self._pacer.wait()
 

@@ -387,3 +387,22 @@ async def test_a_revoked_installation_token_is_replaced_by_the_next_job(
         assert await forge.default_branch() == "main"  # a fresh token, not the cached one
     minted = [p for m, p, _s in github_fake.requests if m == "POST" and "access_tokens" in p]
     assert len(minted) == 2
+
+
+async def test_an_exhausted_quota_is_waited_for_before_the_next_request(
+    github_fake: Any, github_settings: Settings, repo: str
+) -> None:
+    sleeps: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async with open_forge(repo, github_settings, write_interval=0) as forge:
+        forge.gh.sleep = fake_sleep  # type: ignore[method-assign]
+        github_fake.rate_remaining, github_fake.rate_reset_in = 0, 5  # the last request left
+        assert await forge.branch_sha("main")
+        github_fake.rate_remaining = None
+        assert await forge.default_branch() == "main"  # waited for the reset, then sent
+        assert len(sleeps) == 1 and 4 <= sleeps[0] <= 6.5
+        assert await forge.read_tree("main")  # the window is new: no more waiting
+    assert len(sleeps) == 1

@@ -95,6 +95,8 @@ class FakeGitHub:
         self.hung: list[tuple[str, str]] = []
         self.dropped: list[tuple[str, str]] = []
         self.archives = 0  # tarballs served
+        self.rate_remaining: int | None = None  # X-RateLimit-Remaining of every answer
+        self.rate_reset_in = 3600.0  # seconds until X-RateLimit-Reset
         self.app_id = "4242"
         self.app_slug = "fluxbot"
         self._key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -372,9 +374,11 @@ class FakeGitHub:
                     response = web.Response(status=304, headers={"ETag": etag})
                 else:
                     response.headers["ETag"] = etag
-            response.headers.setdefault("X-RateLimit-Remaining", "4999")
+            remaining = "4999" if self.rate_remaining is None else str(self.rate_remaining)
+            response.headers.setdefault("X-RateLimit-Remaining", remaining)
             response.headers.setdefault("X-RateLimit-Limit", "5000")
-            response.headers.setdefault("X-RateLimit-Reset", str(int(time.time()) + 3600))
+            reset = int(time.time() + self.rate_reset_in)
+            response.headers.setdefault("X-RateLimit-Reset", str(reset))
             self.requests.append((request.method, request.path, response.status))
             return response
 
