@@ -40,6 +40,9 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+MAX_PUSH_COMMITS = 2048
+
+
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -47,8 +50,8 @@ def _int(value: Any) -> int | None:
 def _changed_paths(payload: Mapping[str, Any]) -> tuple[str, ...]:
     """Every path added, modified or removed by the commits of a push (empty when unknown)."""
     commits = payload.get("commits")
-    if not isinstance(commits, list):
-        return ()
+    if not isinstance(commits, list) or len(commits) >= MAX_PUSH_COMMITS:
+        return ()  # GitHub lists at most 2,048 commits: past that, the paths are not all known
     paths: dict[str, None] = {}
     for commit in commits:
         if not isinstance(commit, Mapping):

@@ -46,6 +46,9 @@ def test_push_to_default_branch(webhook_examples: dict[str, Any]) -> None:
     assert [j.kind for j in jobs_for(event, BOT)] == [JobKind.UPDATE]
     payload["commits"] = [{"added": [], "modified": ["README.md"], "removed": []}]
     assert jobs_for(normalise("push", payload), BOT) == []  # nothing that can change an update
+    # GitHub lists at most 2,048 commits: a push past that may touch manifests unseen
+    payload["commits"] = [{"added": [], "modified": ["README.md"], "removed": []}] * 2048
+    assert [j.kind for j in jobs_for(normalise("push", payload), BOT)] == [JobKind.UPDATE]
 
 
 def test_push_of_a_tag_or_deletion_is_ignored(webhook_examples: dict[str, Any]) -> None:
