@@ -106,20 +106,45 @@ def updates_table(updates: Sequence[Update]) -> str:
     return "\n".join(rows)
 
 
+MAX_BODY = 60_000
+"""Characters a PR body may take (GitHub refuses bodies over 65,536; GitLab allows more)."""
+_TABLE_ROWS_WHEN_LONG = 100
+
+
+def _compact(u: Update) -> Update:
+    """The update as the marker needs it: what changes where, without prose."""
+    return Update(u.path, u.line, u.image, u.old, u.new, u.old_digest, u.new_digest, site=u.site)
+
+
 def pr_body(group: UpdateGroup, ignores: Sequence[Ignore] = (), *, footer: str = "") -> str:
-    """The PR body: summary, table, links, reasons, and the hidden :class:`PRMarker`."""
+    """The PR body: summary, table, links, reasons, and the hidden :class:`PRMarker`.
+
+    A body that would exceed :data:`MAX_BODY` (a big ``group: all``) drops the reasons, keeps the
+    first rows of the table, and stores compact updates in its marker, one per image and new
+    version, as many as fit (the branch's commit still carries every change).
+    """
+    body = _body(group, ignores, footer, long=False)
+    if len(body) <= MAX_BODY:
+        return body
+    return _body(group, ignores, footer, long=True)
+
+
+def _body(group: UpdateGroup, ignores: Sequence[Ignore], footer: str, *, long: bool) -> str:
     images = _images(group)
     n = len(group.updates)
+    shown = group.updates[:_TABLE_ROWS_WHEN_LONG] if long else group.updates
     lines = [
         f"fluxbot updates {n} image reference{'s' if n != 1 else ''} "
         f"({len(images)} image{'s' if len(images) != 1 else ''}) in group `{_cell(group.name)}`.",
         "",
-        updates_table(group.updates),
+        updates_table(shown),
         "",
     ]
+    if len(shown) < n:
+        lines += [f"… and {n - len(shown)} more (see the commit).", ""]
     seen: set[tuple[str, str]] = set()
     link_lines = []
-    for u in group.updates:
+    for u in shown:
         if (u.image, u.new) in seen:
             continue
         seen.add((u.image, u.new))
@@ -129,26 +154,40 @@ def pr_body(group: UpdateGroup, ignores: Sequence[Ignore] = (), *, footer: str =
             link_lines.append(f"- {_code(u.image)} {_code(u.new)}: {joined}")
     if link_lines:
         lines += ["### Release notes", "", *link_lines, ""]
-    reasons = [
-        f"- {_code(f'{u.path}:{u.line}')} ({u.site or 'reference'}"
-        f"{', Kustomization ' + _code(u.kustomization) if u.kustomization else ''}): "
-        f"{_cell(u.reason) or 'newer version'}"
-        for u in group.updates
-    ]
-    lines += [
-        "<details><summary>Why these versions</summary>",
-        "",
-        *reasons,
-        "",
-        "</details>",
-        "",
-        "Closing this PR without merging it ignores these versions (and older ones) from then on.",
-    ]
+    if not long:
+        reasons = [
+            f"- {_code(f'{u.path}:{u.line}')} ({u.site or 'reference'}"
+            f"{', Kustomization ' + _code(u.kustomization) if u.kustomization else ''}): "
+            f"{_cell(u.reason) or 'newer version'}"
+            for u in group.updates
+        ]
+        lines += [
+            "<details><summary>Why these versions</summary>",
+            "",
+            *reasons,
+            "",
+            "</details>",
+            "",
+        ]
+    lines.append(
+        "Closing this PR without merging it ignores these versions (and older ones) from then on."
+    )
     if footer:
         lines += ["", footer.rstrip()]
-    marker = PRMarker(group=group.name, updates=group.updates, ignores=tuple(ignores))
-    lines += ["", marker.render(), ""]
-    return "\n".join(lines)
+    if not long:
+        marker = PRMarker(group=group.name, updates=group.updates, ignores=tuple(ignores))
+        return "\n".join([*lines, "", marker.render(), ""])
+    text = "\n".join(lines)
+    # one compact entry per (image, new version), as many as the budget allows
+    distinct = tuple({(u.image, u.new): _compact(u) for u in group.updates}.values())
+    keep = len(distinct)
+    while True:
+        marker = PRMarker(group=group.name, updates=distinct[:keep], ignores=tuple(ignores))
+        rendered = marker.render()
+        if len(text) + len(rendered) + 3 <= MAX_BODY or keep == 0:
+            return f"{text}\n\n{rendered}\n"
+        per = max(1, len(rendered) // max(keep, 1))
+        keep = max(0, min(keep - 1, (MAX_BODY - len(text) - 3 - 200) // per))
 
 
 class _Lenient(string.Formatter):
@@ -182,4 +221,4 @@ def commit_message(group: UpdateGroup, template: str | None = None) -> str:
     return text + "\n"
 
 
-__all__ = ["commit_message", "pr_body", "pr_title", "release_links", "template_fields"]
+__all__ = ["MAX_BODY", "commit_message", "pr_body", "pr_title", "release_links", "template_fields"]

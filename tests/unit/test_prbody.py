@@ -82,3 +82,33 @@ def test_commit_message_and_title_templates() -> None:
     assert pr_title(group, title) == "chore(deps): update ghcr.io/o/app to 1.2.0"
     both = UpdateGroup("all", (APP, DB))
     assert pr_title(both, title) == "chore(deps): update 2 images to new versions"
+
+
+def test_huge_group_body_stays_under_the_forge_limit() -> None:
+    from bot.prbody import MAX_BODY
+
+    many = tuple(
+        Update(f"apps/app-{i:04d}/deployment.yaml", 12, f"ghcr.io/org/app-{i}", "1.0.0", "1.1.0",
+               policy="same shape as the current tag", reason="x" * 120, site="container")
+        for i in range(800)
+    )  # fmt: skip
+    body = pr_body(UpdateGroup("all", many))
+    assert len(body) <= MAX_BODY
+    assert "… and 700 more" in body
+    marker = PRMarker.parse(body)
+    assert marker is not None and 100 < len(marker.updates) < 800
+    assert (
+        marker.updates
+        == tuple(  # a prefix, compacted
+            Update(u.path, u.line, u.image, u.old, u.new, site=u.site)
+            for u in many[: len(marker.updates)]
+        )
+    )
+    # a group with many references of few images keeps them all in the marker
+    same = tuple(
+        Update(u.path, u.line, "ghcr.io/org/app", "1", "2", reason="y" * 200) for u in many
+    )
+    marker = PRMarker.parse(pr_body(UpdateGroup("app", same)))
+    assert marker is not None and [(u.image, u.new) for u in marker.updates] == [
+        ("ghcr.io/org/app", "2")
+    ]
