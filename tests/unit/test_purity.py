@@ -21,6 +21,13 @@ PURE = [
     "flux/diff.py",
     "flux/substitute.py",
     "flux/mask.py",
+    "flux/releases.py",
+    "flux/inherit.py",
+    "flux/base.py",
+    "flux/sources.py",
+    "flux/kustomizefile.py",
+    "flux/_yaml.py",
+    "rollout.py",
     "reference.py",
     "commands.py",
     "events.py",
@@ -34,6 +41,9 @@ PURE = [
     "forges/github_events.py",
     "forges/gitlab_events.py",
 ]
+
+# Declarations only (exceptions, the Forge Protocol's async signatures): importing them is no I/O.
+INTERFACES = ("bot.errors", "bot.forges.base", "bot.forges.base.StatusState")
 
 FORBIDDEN_MODULES = {
     "socket",
@@ -135,7 +145,7 @@ def _closure(files: list[Path]) -> list[Path]:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 mods = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
             for mod in mods:
-                if mod.split(".")[0] == "bot" and mod not in ("bot.errors",):
+                if mod.split(".")[0] == "bot" and mod not in INTERFACES:
                     target = _module_file(mod)
                     if target is not None:
                         todo.append(target)
