@@ -221,3 +221,18 @@ async def test_dry_run_after_real_run_reports_unchanged_and_newer() -> None:
     source.tags_by_image["ghcr.io/o/app"].append("1.2.0")
     assert [a.number for a in (await run_update(dry)).updated] == [1]
     assert forge.calls[calls:] == []
+
+
+async def test_recorded_major_ignore_is_respected() -> None:
+    from bot.model import Ignore, IgnoreScope, PullRequest
+
+    forge = MemoryForge(files=tree())
+    # an earlier PR, closed by "ignore this major version" (its marker records the ignore)
+    old = PRMarker("ghcr.io-o-db", (), (Ignore("ghcr.io/o/db", IgnoreScope.MAJOR, "10"),))
+    forge.prs[7] = PullRequest(7, "fluxbot/ghcr.io-o-db", "main", "t", old.render(), PRState.CLOSED)
+    source = tags(["1.0.0"], ["5", "6", "10", "10.5"])
+    report = await run_update(Context(forge=forge, registry=source))
+    assert [(u.image, u.new) for u in report.updates] == [("ghcr.io/o/db", "6")]
+    # the ignore stays recorded on the closed PR, which every later run reads again
+    again = await run_update(Context(forge=forge, registry=source))
+    assert [a.branch for a in again.unchanged] == ["fluxbot/ghcr.io-o-db"]
