@@ -153,6 +153,8 @@ async def run_update(ctx: Context) -> UpdateReport:
                 continue
         if dry:
             if existing is None:
+                open_count += 1
+                recent += 1
                 report.opened.append(action)
             else:
                 same = (existing.title, existing.body) == (title, body)

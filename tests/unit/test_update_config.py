@@ -109,3 +109,13 @@ spec:
     result = await plan(files, Context(forge=MemoryForge(), registry=FakeTags(dict(TAGS))))
     [b2] = [u for u in result.updates if u.image == "ghcr.io/o/b2"]
     assert (b2.new, b2.policy) == ("4.5.0", "ImagePolicy flux-system:b2: semver range '4.x'")
+
+
+async def test_dry_run_respects_limits_too() -> None:
+    from bot.settings import Settings
+
+    forge = MemoryForge(files=tree("pr: {maxOpen: 3, maxPerHour: 0}\n"))
+    ctx = Context(forge=forge, registry=FakeTags(dict(TAGS)), settings=Settings(dry_run=True))
+    report = await run_update(ctx)
+    assert (len(report.opened), len(report.skipped)) == (3, 1)
+    assert forge.prs == {}
