@@ -76,8 +76,8 @@ async def _registry(settings: Settings, extra: tuple[str, ...] = ()) -> AsyncIte
 
     config_dir = os.environ.get("DOCKER_CONFIG") or str(Path.home() / ".docker")
     creds = Credentials.load(docker_config=Path(config_dir) / "config.json")
-    mirrors = (m for _, m in settings.registry_mirrors)
-    insecure = tuple(dict.fromkeys((*settings.insecure_registries, *extra, *mirrors)))
+    # a mirror is not implied insecure (that would mean plain HTTP): say --insecure-registry
+    insecure = tuple(dict.fromkeys((*settings.insecure_registries, *extra)))
     async with RegistryClient(insecure=insecure, credentials=creds) as client:
         yield client
 
