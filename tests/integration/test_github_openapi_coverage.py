@@ -12,8 +12,6 @@ import re
 from dataclasses import replace
 from typing import Any
 
-import pytest
-
 from bot.forges.base import Reaction, StatusState
 from bot.forges.github import open_forge
 from bot.forges.github_auth import TokenCache, app_login, app_repositories, token_login
@@ -144,9 +142,7 @@ async def test_every_request_the_adapter_names_is_validated(
     assert not github_fake.invalid
 
 
-def test_the_extraction_sees_a_new_endpoint(
-    github_spec: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_extraction_sees_a_new_endpoint(github_spec: Any) -> None:
     templates = Templates(github_spec)
     assert templates.of_literal("/git/tags/{}") == "/repos/{owner}/{repo}/git/tags/{tag_sha}"
     assert templates.of_literal("{}/tarball/{}") == "/repos/{owner}/{repo}/tarball/{ref}"

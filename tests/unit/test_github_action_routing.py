@@ -37,11 +37,14 @@ def test_auto_routes_by_event_name(webhook_examples: dict[str, Any]) -> None:
 
 
 def test_unwritable_outputs_fail_with_an_annotation(
-    tmp_path: Any, capsys: Any, webhook_examples: dict[str, Any]
+    tmp_path: Any, capsys: Any, webhook_examples: dict[str, Any], monkeypatch: Any
 ) -> None:
     import json
 
     from bot.action import main
+
+    # main() configures logging onto this test's captured stderr: keep it off other tests
+    monkeypatch.setattr("bot.log.configure", lambda debug=False: None)
 
     event = tmp_path / "event.json"
     event.write_text(json.dumps(webhook_examples["star"][0]))
