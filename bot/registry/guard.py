@@ -7,6 +7,10 @@ private or link-local addresses. Applies to registry URLs, token realms and redi
     guard = Guard(["127.0.0.1:5000"])
     await guard.check("http://127.0.0.1:5000/v2/")   # ok
     await guard.check("http://10.0.0.1/token")       # UnsafeURLError
+
+:meth:`Guard.check` resolves a host name, but httpx resolves it again to connect: a name whose
+DNS answer changes in between (DNS rebinding) would slip through. :func:`pin_connections`
+therefore also checks the address every new connection actually reached.
 """
 
 from __future__ import annotations
@@ -15,11 +19,15 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
+
+import httpcore
+import httpx
 
 from bot.errors import UnsafeURLError
 
-__all__ = ["Guard", "host_port", "is_public_ip"]
+__all__ = ["Guard", "PeerCheckingBackend", "host_port", "is_public_ip", "pin_connections"]
 
 
 def host_port(url: str) -> str:
@@ -97,3 +105,65 @@ class Guard:
                 is_public_ip(str(info[4][0])) for info in infos
             )
         return self._public[hostname]
+
+
+class PeerCheckingBackend(httpcore.AsyncNetworkBackend):
+    """httpcore network backend refusing a connection whose peer address the guard forbids.
+
+    Wraps the backend httpcore would use; each TCP connection, once made, is checked: unless
+    its ``host:port`` is named insecure, the address connected to must be public.
+    """
+
+    def __init__(self, guard: Guard, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._guard = guard
+        self._inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._inner.connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+        name = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if self._guard.is_insecure(name):
+            return stream
+        peer = stream.get_extra_info("server_addr")
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else "an unknown address"
+        try:
+            public = is_public_ip(address)
+        except ValueError:
+            public = False
+        if not public:
+            await stream.aclose()
+            raise UnsafeURLError(
+                f"refusing {name}: the connection reached {address}, a loopback, private or "
+                f"link-local address (allow it with --insecure-registry {name})"
+            )
+        return stream
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise UnsafeURLError("refusing a Unix socket connection")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def pin_connections(client: httpx.AsyncClient, guard: Guard) -> None:
+    """Check the peer of every direct connection ``client`` makes (not those via a proxy).
+
+    httpx has no public hook for this: the default transport's connection pool gets a
+    :class:`PeerCheckingBackend` around its own backend. Fails closed if httpx changes shape.
+    """
+    default = client._transport
+    pool = getattr(default, "_pool", None)
+    inner = getattr(pool, "_network_backend", None)
+    if type(pool) is not httpcore.AsyncConnectionPool or inner is None:
+        raise UnsafeURLError("cannot check connection addresses with this httpx/httpcore version")
+    pool._network_backend = PeerCheckingBackend(guard, inner)

@@ -23,7 +23,7 @@ import httpx
 from bot.errors import AuthError, RateLimitError, RegistryError
 from bot.registry.auth import Authenticator
 from bot.registry.credentials import Credentials
-from bot.registry.guard import Guard, host_port
+from bot.registry.guard import Guard, host_port, pin_connections
 from bot.registry.protocol import parse_ratelimit, parse_retry_after
 
 __all__ = ["Response", "Retry", "Stats", "Transport"]
@@ -163,6 +163,8 @@ class Transport:
             limits=limits,
             headers={"User-Agent": "fluxbot"},
         )
+        if http_transport is None:
+            pin_connections(self._client, guard)  # DNS rebinding: check the address reached
         self.auth = Authenticator(credentials, self._token_fetch, clock)
 
     async def aclose(self) -> None:
