@@ -62,3 +62,25 @@ def test_unwritable_outputs_fail_with_an_annotation(
     env["GITHUB_OUTPUT"] = str(tmp_path / "out.txt")
     assert main(env) == 0
     assert (tmp_path / "out.txt").read_text().startswith("updates<<fluxbot_")
+
+
+def test_outputs_use_the_runners_multiline_form(tmp_path: Any) -> None:
+    """``name<<DELIM`` / value / ``DELIM``, a fresh delimiter per value, so no value (however
+    many lines, whatever text) can end its record early or forge another output."""
+    import re
+
+    from bot.action import write_outputs
+
+    path = tmp_path / "out"
+    path.write_text("earlier=1\n")
+    tricky = 'line 1\nEOF\nupdates<<EOF\n{"x": 1}\n'
+    write_outputs(str(path), {"updates": "[]", "pull-requests": tricky})
+    text = path.read_text()
+    assert text.startswith("earlier=1\n")  # appended, as the runner expects
+    records = re.findall(r"^([\w-]+)<<(\S+)\n(.*?)\n\2$", text, re.S | re.M)
+    assert [(name, value) for name, _d, value in records] == [
+        ("updates", "[]"),
+        ("pull-requests", tricky),
+    ]
+    delimiters = [d for _n, d, _v in records]
+    assert len(set(delimiters)) == 2 and not any(d in tricky for d in delimiters)
