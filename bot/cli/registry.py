@@ -1,9 +1,11 @@
 """``fluxbot tags`` and ``fluxbot inspect``; registers on :data:`bot.cli.app.main`.
 
 This entry point is where the environment is read: ``FLUXBOT_INSECURE_REGISTRIES`` (comma
-separated ``HOST[:PORT]``), ``DOCKER_CONFIG`` (directory of ``config.json``) and
-``FLUXBOT_REGISTRY_AUTH`` (JSON ``{"host": {"username": ..., "password": ...}}``). Other commands
-(``policy test --image``) can reuse :func:`registry_options` and :func:`client_from_options`.
+separated ``HOST[:PORT]``), ``DOCKER_CONFIG`` (directory of ``config.json``),
+``FLUXBOT_REGISTRY_AUTH`` (JSON ``{"host": {"username": ..., "password": ...}}``) and
+``FLUXBOT_REGISTRY_RATES`` (requests per second per registry, ``docker.io=5,ghcr.io=20``).
+Other commands (``policy test --image``) can reuse :func:`registry_options` and
+:func:`client_from_options`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ from bot.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["client_from_options", "insecure_hosts", "list_tags", "registry_options"]
+__all__ = [
+    "client_from_options",
+    "insecure_hosts",
+    "list_tags",
+    "registry_options",
+    "registry_rates",
+]
 
 
 def registry_options(func: F) -> F:
@@ -67,6 +75,25 @@ def insecure_hosts(flags: Sequence[str], environ: Mapping[str, str]) -> list[str
     return [h.strip() for h in [*flags, *from_env.split(",")] if h.strip()]
 
 
+def registry_rates(environ: Mapping[str, str]) -> dict[str, float]:
+    """Per-registry request rates from ``FLUXBOT_REGISTRY_RATES`` (``HOST[:PORT]=PER_SECOND``)."""
+    rates: dict[str, float] = {}
+    for item in environ.get("FLUXBOT_REGISTRY_RATES", "").split(","):
+        if not item.strip():
+            continue
+        host, sep, value = item.partition("=")
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = 0.0
+        if not sep or not host.strip() or not rate > 0 or rate == float("inf"):
+            raise ConfigError(
+                f"FLUXBOT_REGISTRY_RATES: {item.strip()!r} is not HOST=REQUESTS_PER_SECOND (> 0)"
+            )
+        rates[host.strip()] = rate
+    return rates
+
+
 def _static_auth(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     raw = environ.get("FLUXBOT_REGISTRY_AUTH")
     if not raw:
@@ -97,7 +124,10 @@ def client_from_options(
     credentials = Credentials.load(docker_config, secrets, _static_auth(env))
     cache = SQLiteTagCache(tag_cache) if tag_cache is not None else None
     return RegistryClient(
-        insecure=insecure_hosts(insecure, env), credentials=credentials, cache=cache
+        insecure=insecure_hosts(insecure, env),
+        credentials=credentials,
+        cache=cache,
+        host_rates=registry_rates(env),
     )
 
 

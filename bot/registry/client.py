@@ -25,7 +25,7 @@ import httpx
 import re2
 
 from bot.errors import AuthError, ConfigError, RegistryError
-from bot.reference import Reference, parse
+from bot.reference import DOCKER_HUB_API, Reference, is_docker_hub, parse
 from bot.registry import protocol
 from bot.registry.cache import MemoryTagCache, TagCache
 from bot.registry.credentials import Credentials
@@ -124,10 +124,12 @@ class RegistryClient:
         page_size: int = 1000,
         min_ratelimit_remaining: int = 0,
         resolve_dns: bool = True,
+        host_rates: Mapping[str, float] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigError("registry concurrency must be at least 1")
-        if rate is not None and rate <= 0:
+        rates = {_rate_key(h): r for h, r in (host_rates or {}).items()}
+        if any(r is not None and r <= 0 for r in (rate, *rates.values())):
             raise ConfigError("registry rate must be positive")
         self.guard = Guard(insecure, resolve=resolve_dns)
         self.cache: TagCache = cache if cache is not None else MemoryTagCache(60.0, clock)
@@ -138,6 +140,7 @@ class RegistryClient:
             credentials,
             concurrency=concurrency,
             rate=rate,
+            host_rates=rates,
             retry=retry or Retry(),
             sleep=sleep,
             clock=clock,
@@ -344,6 +347,12 @@ class RegistryClient:
             return fn()
         except ProtocolError as exc:
             raise RegistryError(f"{ref.api_host}: {what}: {exc}") from None
+
+
+def _rate_key(host: str) -> str:
+    """Host key of a per-registry rate: lower-cased, Docker Hub's aliases to its API host."""
+    host = host.strip().lower()
+    return DOCKER_HUB_API if is_docker_hub(host) else host
 
 
 def _complete(sources: Sequence[Mapping[str, str]]) -> bool:

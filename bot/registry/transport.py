@@ -13,7 +13,7 @@ import datetime
 import functools
 import ssl
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -133,6 +133,7 @@ class Transport:
         *,
         concurrency: int,
         rate: float | None,
+        host_rates: Mapping[str, float],
         retry: Retry,
         sleep: Callable[[float], Awaitable[None]],
         clock: Callable[[], float],
@@ -149,6 +150,7 @@ class Transport:
         self._jitter = jitter
         self._concurrency = concurrency
         self._rate = rate
+        self._host_rates = dict(host_rates)
         self._min_remaining = min_ratelimit_remaining
         self._limiters: dict[str, _HostLimiter] = {}
         self._remaining: dict[str, tuple[int, int | None]] = {}
@@ -172,9 +174,9 @@ class Transport:
 
     def _limiter(self, host: str) -> _HostLimiter:
         if host not in self._limiters:
-            self._limiters[host] = _HostLimiter(
-                self._concurrency, self._rate, self._clock, self._sleep
-            )
+            bare = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+            rate = self._host_rates.get(host, self._host_rates.get(bare, self._rate))
+            self._limiters[host] = _HostLimiter(self._concurrency, rate, self._clock, self._sleep)
         return self._limiters[host]
 
     async def _token_fetch(

@@ -148,6 +148,41 @@ async def test_rate_limit_paces_requests() -> None:
         assert time.now - start == pytest.approx(3.0)
 
 
+async def test_rate_per_registry_overrides_the_default() -> None:
+    time = FakeTime()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"tags": ["t"]})
+
+    rates = {"Docker.io": 1.0, "other.example.com:5000": 4.0}
+    async with client(
+        httpx.MockTransport(handler), host_rates=rates, clock=time.clock, sleep=time.sleep
+    ) as c:
+        for i in range(5):  # no rate for REG: never waits
+            await c.tags(f"{REG}/r{i}")
+        assert time.sleeps == []
+        for i in range(3):  # Docker Hub by any spelling: 1 ping + 3 tags at 1/s, burst 1
+            await c.tags(f"docker.io/org/r{i}")
+        assert sum(time.sleeps) == pytest.approx(3.0)
+        waited = sum(time.sleeps)
+        for i in range(7):  # 1 ping + 7 tags at 4/s, burst 4: 1 s
+            await c.tags(f"other.example.com:5000/r{i}")
+        assert sum(time.sleeps) - waited == pytest.approx(1.0)
+    with pytest.raises(ConfigError, match="rate must be positive"):
+        RegistryClient(host_rates={"ghcr.io": 0})
+
+
+def test_registry_rates_from_the_environment() -> None:
+    from bot.cli.registry import registry_rates
+
+    env = {"FLUXBOT_REGISTRY_RATES": "docker.io=5, ghcr.io=0.5,,127.0.0.1:5000=20"}
+    assert registry_rates(env) == {"docker.io": 5.0, "ghcr.io": 0.5, "127.0.0.1:5000": 20.0}
+    assert registry_rates({}) == {}
+    for bad in ("docker.io", "docker.io=fast", "=3", "ghcr.io=0", "ghcr.io=-1", "a=inf"):
+        with pytest.raises(ConfigError, match="FLUXBOT_REGISTRY_RATES"):
+            registry_rates({"FLUXBOT_REGISTRY_RATES": bad})
+
+
 async def test_same_host_redirect_drops_authorization_and_refuses_http() -> None:
     seen: list[httpx.Request] = []
 
