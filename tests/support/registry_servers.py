@@ -156,6 +156,7 @@ class TokenServer(BackgroundServer):
         default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
     )
     scopes: list[tuple[str, str | None]] = field(default_factory=list)  # (scope, account)
+    issued: list[str] = field(default_factory=list)  # every token handed out (leak canaries)
 
     def __post_init__(self) -> None:
         BackgroundServer.__init__(self)
@@ -210,7 +211,9 @@ class TokenServer(BackgroundServer):
             "jti": uuid.uuid4().hex,
             "access": access,
         }
-        return jwt.encode(claims, self.key, algorithm="ES256", headers={"kid": self.kid})
+        token = jwt.encode(claims, self.key, algorithm="ES256", headers={"kid": self.kid})
+        self.issued.append(token)
+        return token
 
     def build_app(self) -> web.Application:
         app = web.Application()
