@@ -20,6 +20,7 @@ base text with only that group's edits, so groups never depend on each other.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import defaultdict
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -335,12 +336,29 @@ async def _with_sources(ctx: Context, planned: list[_Planned]) -> list[_Planned]
     ]
 
 
-def _group_name(update: Update, mode: str) -> str:
+def _group_key(update: Update, mode: str) -> str:
     if mode == "all":
         return "all"
     if mode == "kustomization":
-        return slug(update.kustomization or "unowned")
-    return slug(update.image)
+        return update.kustomization or "unowned"
+    return update.image
+
+
+def _group_names(keys: set[str]) -> dict[str, str]:
+    """Branch-safe, collision-free names: ``slug(key)``, and when two keys slug alike (``a/b-c``
+    and ``a-b/c``, or names cut at 100 characters) each of them gets a short hash of its key."""
+    by_slug: dict[str, list[str]] = defaultdict(list)
+    for key in keys:
+        by_slug[slug(key)].append(key)
+    names: dict[str, str] = {}
+    for base, same in by_slug.items():
+        for key in same:
+            if len(same) == 1:
+                names[key] = base
+            else:
+                digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+                names[key] = f"{base[:91]}-{digest}"
+    return names
 
 
 def _group(
@@ -354,9 +372,11 @@ def _group(
     if mode not in GROUPINGS:
         problems.append(f"unknown grouping {mode!r}: grouping by image")
         mode = "image"
-    by_group: dict[str, list[_Planned]] = defaultdict(list)
+    by_key: dict[str, list[_Planned]] = defaultdict(list)
     for item in updates:
-        by_group[_group_name(item.update, mode)].append(item)
+        by_key[_group_key(item.update, mode)].append(item)
+    names = _group_names(set(by_key))
+    by_group = {names[key]: items for key, items in by_key.items()}
     groups: list[UpdateGroup] = []
     for name in sorted(by_group):
         items = sorted(by_group[name], key=lambda i: (i.update.path, i.update.line))

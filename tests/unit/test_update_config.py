@@ -119,3 +119,25 @@ async def test_dry_run_respects_limits_too() -> None:
     report = await run_update(ctx)
     assert (len(report.opened), len(report.skipped)) == (3, 1)
     assert forge.prs == {}
+
+
+async def test_images_that_slug_alike_get_separate_groups_and_branches() -> None:
+    tags = {"ghcr.io/a/b-c": ["1.0.0", "1.1.0"], "ghcr.io/a-b/c": ["2.0.0", "2.2.0"]}
+    files = {
+        "x.yaml": deploy("x", "ghcr.io/a/b-c:1.0.0"),
+        "y.yaml": deploy("y", "ghcr.io/a-b/c:2.0.0"),
+        "z.yaml": deploy("z", "ghcr.io/o/a1:1.0.0"),
+    }
+    ctx = Context(forge=MemoryForge(), registry=FakeTags({**tags, **TAGS}))
+    result = await plan(files, ctx)
+    by_image = {u.image: g for g in result.groups for u in g.updates}
+    assert len(result.groups) == 3
+    one, two = by_image["ghcr.io/a/b-c"], by_image["ghcr.io/a-b/c"]
+    assert one.name != two.name and one.branch != two.branch
+    assert one.name.startswith("ghcr.io-a-b-c-") and two.name.startswith("ghcr.io-a-b-c-")
+    assert [f for f, _ in one.files] == ["x.yaml"] and [f for f, _ in two.files] == ["y.yaml"]
+    # a name without a collision stays the plain slug (branches stay stable)
+    assert by_image["ghcr.io/o/a1"].name == "ghcr.io-o-a1"
+    # and the names do not depend on the order the updates came in
+    again = await plan(dict(reversed(list(files.items()))), ctx)
+    assert sorted(g.name for g in again.groups) == sorted(g.name for g in result.groups)
