@@ -1,9 +1,9 @@
-"""Every GitHub endpoint the adapter's code names is requested (and so validated against GitHub's
-OpenAPI description by the fake) in one tour of every Forge method and App helper.
+"""Every GitHub request the adapter's code makes (method and endpoint) is made, and so validated
+against GitHub's OpenAPI description by the fake, in one tour of every Forge method and App helper.
 
-The endpoints come from the source itself: each URL literal in ``bot/forges/github*.py``, matched
-to its path template in ``@octokit/openapi``. A request added to the adapter without a test that
-exercises it fails here."""
+The requests come from the source itself: each request call in ``bot/forges/github*.py`` (its
+method and URL literal), matched to its path template in ``@octokit/openapi``. A request added to
+the adapter without a test that exercises it fails here."""
 
 from __future__ import annotations
 
@@ -44,6 +44,53 @@ def url_literals() -> set[str]:
                 continue
             if re.fullmatch(r"(\{\})?/[\w{}./:-]*(\?\S*)?", text) and len(text) > 1:
                 found.add(text.split("?", 1)[0])
+    return found
+
+
+READS = {"_get", "_get_or_none", "_paged", "getitem", "getiter", "download"}
+
+
+def _text(node: ast.expr, names: dict[str, str]) -> str | None:
+    if isinstance(node, ast.JoinedStr):
+        return "".join(str(v.value) if isinstance(v, ast.Constant) else "{}" for v in node.values)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name):
+        return names.get(node.id)
+    return None
+
+
+def requests_named() -> set[tuple[str, str]]:
+    """(method, URL literal) of every request call in the adapter: ``_write("POST", url)``,
+    ``delete(url)``, and reads (``_get``, ``_paged``, ``getitem``, ...); a URL held in a local
+    variable is followed to its literal."""
+    found: set[tuple[str, str]] = set()
+    for source in SOURCES:
+        tree = ast.parse((REPO / source).read_text("utf-8"))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            names: dict[str, str] = {}
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    target = node.targets[0]
+                    text = _text(node.value, {})
+                    if isinstance(target, ast.Name) and text is not None:
+                        names[target.id] = text
+            for node in ast.walk(fn):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                    continue
+                attr, args = node.func.attr, node.args
+                if attr == "_write" and len(args) >= 2 and isinstance(args[0], ast.Constant):
+                    method, url = str(args[0].value), _text(args[1], names)
+                elif attr == "delete" and args:
+                    method, url = "DELETE", _text(args[0], names)
+                elif attr in READS and args:
+                    method, url = "GET", _text(args[0], names)
+                else:
+                    continue
+                if url is not None:
+                    found.add((method, url.split("?", 1)[0]))
     return found
 
 
@@ -127,18 +174,25 @@ async def test_every_request_the_adapter_names_is_validated(
 ) -> None:
     github_fake.create_repo("o/r", {"apps/app.yaml": "v: 1\n", "README.md": "hi\n"})
     templates = Templates(github_spec)
-    named: dict[str, str] = {}
-    for literal in url_literals():
-        template = templates.of_literal(literal)
-        if template is not None:
-            named[template] = literal
-    named.update({t: "(gidgethub)" for t in LIBRARY})
-    assert len(named) >= 25, sorted(named)  # the extraction found the adapter's endpoints
+    named: dict[tuple[str, str], str] = {}
+    for method, literal in requests_named():
+        template = templates.of_literal(literal) if literal else "/repos/{owner}/{repo}"
+        assert template is not None, f"{method} {literal} is not in GitHub's description"
+        named[(method, template)] = literal
+    named.update({("POST", t): "(gidgethub)" for t in LIBRARY})
+    # every URL literal of the adapter is accounted for by a request call
+    literals = {templates.of_literal(lit) for lit in url_literals()} - {None}
+    assert literals <= {t for _m, t in named}, literals - {t for _m, t in named}
+    assert len(named) >= 30, sorted(named)
     await tour(github_fake, github_settings)
-    hit = {templates.of(path) for _m, path, _s in github_fake.requests if "/_codeload/" not in path}
-    assert None not in hit  # nothing outside GitHub's description reached the fake
-    missing = {t: lit for t, lit in named.items() if t not in hit}
-    assert not missing, f"endpoints named in the adapter but never requested in a test: {missing}"
+    hit = {
+        (method, templates.of(path))
+        for method, path, _s in github_fake.requests
+        if "/_codeload/" not in path
+    }
+    assert all(t is not None for _m, t in hit)  # nothing outside the description reached it
+    missing = {k: lit for k, lit in named.items() if k not in hit}
+    assert not missing, f"requests named in the adapter but never made in a test: {missing}"
     assert not github_fake.invalid
 
 
