@@ -160,6 +160,16 @@ async def _registry(settings: Settings, env: Mapping[str, str]) -> AsyncIterator
         yield client
 
 
+async def _app_login(settings: Settings) -> str:
+    from bot.forges.github_auth import app_login
+
+    try:
+        return await app_login(settings) or settings.bot_login
+    except BotError as exc:  # the installation token will fail too, with its own message
+        _log.warning("action.app_login_unknown", error=str(exc))
+        return settings.bot_login
+
+
 async def run(env: Mapping[str, str]) -> Outcome:
     """Run the action's jobs for this workflow run."""
     from bot.forges.github import open_forge
@@ -172,6 +182,8 @@ async def run(env: Mapping[str, str]) -> Outcome:
     if "/" not in repo:
         raise ConfigError("GITHUB_REPOSITORY is not set")
     settings = settings_from(env, given)
+    if settings.github_app_id:  # the App's real login marks its own events (`<slug>[bot]`)
+        settings = replace(settings, bot_login=await _app_login(settings))
     payload: dict[str, Any] = {}
     if env.get("GITHUB_EVENT_PATH") and Path(env["GITHUB_EVENT_PATH"]).is_file():
         payload = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text("utf-8"))

@@ -262,3 +262,29 @@ def test_secrets_never_reach_logs_outputs_or_summary(
         for line in fake.private_key.strip().splitlines()[1:-1]:
             assert line not in text
         assert key_body[:40] not in text.replace("\n", "")
+
+
+def test_app_mode_knows_its_own_login_and_ignores_its_own_events(
+    tmp_path: Path, gitops: tuple[Any, str], registry: Any, webhook_examples: dict[str, Any]
+) -> None:
+    """With App credentials the Action asks GitHub for the App's login (``<slug>[bot]``): an
+    event the App caused (its edit of its own PR) runs nothing."""
+    fake, _image = gitops
+    fake.app_slug = "acme-fluxbot"
+    fake.add_installation(99, [REPO_NAME])
+    payload = copy.deepcopy(
+        next(p for p in webhook_examples["pull_request"] if p["action"] == "opened")
+    )
+    payload["action"] = "edited"
+    payload["repository"].update(full_name=REPO_NAME, default_branch="main")
+    payload["pull_request"]["head"].update(ref="fluxbot/app", repo={"full_name": REPO_NAME})
+    payload["sender"] = {"login": "acme-fluxbot[bot]", "type": "Bot"}
+    app = {"app_id": fake.app_id, "private_key": fake.private_key}
+    proc, _outputs, summary = run_action(tmp_path, fake, registry, "pull_request", payload, **app)
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing to do for `pull_request`" in summary, summary
+    payload["sender"] = {"login": "alice", "type": "User"}  # a human's edit does re-plan
+    proc, _outputs, summary = run_action(tmp_path, fake, registry, "pull_request", payload, **app)
+    assert proc.returncode == 0, proc.stderr
+    assert "`update`: ok" in summary, summary
+    assert fake.pulls(REPO_NAME)[0]["user"]["login"] == "acme-fluxbot[bot]"

@@ -276,7 +276,7 @@ class FakeGitHub:
                 f"{installation_id}{time.time()}{self.next_id()}".encode()
             ).hexdigest()[:36]
         )
-        self.tokens[token] = Identity("fluxbot[bot]", "Bot", installation_id)
+        self.tokens[token] = Identity(f"{self.app_slug}[bot]", "Bot", installation_id)
         return token
 
     # -- server -------------------------------------------------------------------------------
