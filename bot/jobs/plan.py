@@ -240,7 +240,7 @@ async def plan(
     failed_names |= {s.image for s in sites if s.fetch in all_failed} | failed
     return Plan(
         groups=groups,
-        problems=problems,
+        problems=list(dict.fromkeys(problems)),  # the Flux parse and the scan see the same file
         refs_seen=refs_seen,
         failed_images=frozenset(failed_names),
         config=config,

@@ -38,7 +38,7 @@ class Update:
 
 
 def _where(ref: ImageRef) -> str:
-    return f"{ref.file}: document {ref.doc}, line {ref.line} ({ref.path})"
+    return f"{ref.file}: document {ref.doc + 1}, line {ref.line} ({ref.path})"
 
 
 def new_value(update: Update, span: Span) -> str:

@@ -137,7 +137,7 @@ class _Composer:
 
     def error(self, problem: str, line: int | None = None) -> ManifestError:
         where = f", line {line + 1}" if line is not None else ""
-        return ManifestError(f"{self.path}: document {self.doc}{where}: {problem}")
+        return ManifestError(f"{self.path}: document {self.doc + 1}{where}: {problem}")
 
     def documents(self) -> Iterator[Node]:
         get = self.parser.get_event
@@ -363,7 +363,7 @@ class _Constructor:
                     value = self.build(source)
                     if not isinstance(value, dict):
                         raise ManifestError(
-                            f"{self.path}: document {self.doc}, line {key_node.line + 1}: "
+                            f"{self.path}: document {self.doc + 1}, line {key_node.line + 1}: "
                             "merge key << needs a mapping or a list of mappings"
                         )
                     merged.update(value)
@@ -371,7 +371,7 @@ class _Constructor:
             key = self.build(key_node)
             if isinstance(key, list | dict):
                 raise ManifestError(
-                    f"{self.path}: document {self.doc}, line {key_node.line + 1}: "
+                    f"{self.path}: document {self.doc + 1}, line {key_node.line + 1}: "
                     "a collection used as a mapping key is not supported"
                 )
             own[key] = self.build(value_node)  # duplicate keys: the last one wins

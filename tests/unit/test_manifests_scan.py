@@ -264,7 +264,7 @@ def test_scan_tree_owner_errors_and_prefilter() -> None:
     }
     found = scan(tree, owner=lambda path: "flux-system/apps" if path.startswith("a/") else None)
     assert found.parsed == 3
-    assert len(found.errors) == 1 and found.errors[0].startswith("b/broken.yaml: document 0")
+    assert len(found.errors) == 1 and found.errors[0].startswith("b/broken.yaml: document 1")
     assert [(r.file, r.kustomization) for r in found.refs] == [
         ("a/deploy.yaml", "flux-system/apps"),
         ("a/deploy.yaml", "flux-system/apps"),

@@ -73,7 +73,7 @@ def test_alias_bomb_refused_with_file_and_document() -> None:
     for i in range(1, 9):
         prev, cur = chr(96 + i), chr(97 + i)
         lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 10) + "]")
-    with pytest.raises(ManifestError, match=r"bomb\.yaml: document 1, line \d+: .*alias"):
+    with pytest.raises(ManifestError, match=r"bomb\.yaml: document 2, line \d+: .*alias"):
         load_documents("\n".join(lines) + "\n", "bomb.yaml")
 
 
@@ -94,7 +94,7 @@ def test_oversized_file_refused() -> None:
 
 
 def test_syntax_error_names_file_document_and_line() -> None:
-    with pytest.raises(ManifestError, match=r"bad\.yaml: document 1, line 4"):
+    with pytest.raises(ManifestError, match=r"bad\.yaml: document 2, line 4"):
         load_documents("a: 1\n---\nb: [\n", "bad.yaml")
 
 
@@ -149,7 +149,7 @@ def test_excessive_nesting_refused() -> None:
 
 @pytest.mark.parametrize("text", ["a: \x07b\n", "a: \x00\n", "a: \ud800\n", "a: *nope\n"])
 def test_unreadable_text_is_a_manifest_error(text: str) -> None:
-    with pytest.raises(ManifestError, match=r"^x\.yaml: document 0"):
+    with pytest.raises(ManifestError, match=r"^x\.yaml: document 1"):
         load_documents(text, "x.yaml")
 
 

@@ -177,3 +177,17 @@ async def test_ignores_and_registry_failure_per_image() -> None:
     assert news["busybox"] == "1.36.1"
     assert "nginx" not in news and "nginx" in result.failed_images
     assert any(p.startswith("nginx:") for p in result.problems)
+
+
+async def test_broken_yaml_file_is_one_problem_naming_file_and_document() -> None:
+    files = {
+        **tree(),
+        "apps/broken.yaml": "kind: ConfigMap\n---\nkind: Deployment\nspec: [x\n  a: b\n",
+    }
+    source = FakeTags({k: list(v) for k, v in TAGS.items()})
+    result = await plan(files, Context(forge=MemoryForge(), registry=source))
+    broken = [p for p in result.problems if "broken.yaml" in p]
+    assert len(broken) == 1, result.problems
+    assert broken[0].startswith("apps/broken.yaml: document 2, line 5: ")
+    # the rest of the repository is still planned
+    assert {u.image for u in result.updates} >= {"nginx", "busybox", "ghcr.io/example/api"}
