@@ -340,3 +340,40 @@ async def test_sigterm_mid_job_drains_it_before_exiting(
     assert fake.dropped == []  # the held request was not abandoned
     (pull,) = fake.pulls(REPO_NAME)
     assert f"{image}:1.1.0" in fake.files(REPO_NAME, pull["head"]["ref"])["apps/deploy.yaml"]
+
+
+async def test_server_logs_hold_no_secret(
+    gitops: tuple[Any, str], registry: Any, webhook_examples: dict[str, Any]
+) -> None:
+    """Canary for ``fluxbot --debug serve``: the token (refused by GitHub, so the start-up login
+    lookup and the job fail and log errors) and the webhook secret appear nowhere in its output."""
+    fake, _image = gitops
+    port = _free_port()
+    token = "ghp_SERVERCANARY_0123456789abcdef0123456789"
+    env = {
+        **os.environ,
+        "FLUXBOT_GITHUB_API_URL": fake.url,
+        "FLUXBOT_GITHUB_TOKEN": token,
+        "FLUXBOT_GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "FLUXBOT_INSECURE_REGISTRIES": registry.host,
+        "FLUXBOT_GITHUB_REPOSITORIES": REPO_NAME,
+    }
+    env.pop("GITHUB_TOKEN", None)
+    cmd = [sys.executable, "-m", "bot", "--debug", "serve", "--port", str(port)]
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        await _wait_ready(port, proc)
+        assert await _post(port, *push_delivery(webhook_examples)) == 202
+        await _until(lambda: any(s == 401 for _m, _p, s in fake.requests))
+        await asyncio.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.to_thread(proc.communicate, timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    text = out.decode()
+    assert "HTTP 401" in text, text[-3000:]  # the failure is reported...
+    assert token not in text and WEBHOOK_SECRET not in text  # ...without the secrets
