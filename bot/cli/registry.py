@@ -107,6 +107,32 @@ def _static_auth(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in doc.items()}
 
 
+# Optional extras httpx/httpcore import when installed, which the registry client never uses:
+# httpx's own CLI (rich, pygments), trio support and HTTP/2. Together ~0.1-0.3 s of start-up.
+_UNUSED_EXTRAS = ("httpx._main", "trio", "h2")
+
+
+def _import_client_lean() -> None:
+    """Import httpx and httpcore in this process without their unused optional extras.
+
+    Only when neither is imported yet (a CLI process; never a test run or a server that already
+    uses them): the extras are hidden for the duration of the import, so httpx falls back to a
+    stub CLI and httpcore records trio/HTTP/2 as unavailable, then unhidden again.
+    """
+    if "httpx" in sys.modules or "httpcore" in sys.modules:
+        return
+    hidden = [name for name in _UNUSED_EXTRAS if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        import httpcore  # noqa: F401
+        import httpx  # noqa: F401
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+
+
 def client_from_options(
     insecure: Sequence[str],
     docker_config: Path | None,
@@ -115,6 +141,7 @@ def client_from_options(
     environ: Mapping[str, str] | None = None,
 ) -> Any:
     """A :class:`bot.registry.RegistryClient` configured from flags and the environment."""
+    _import_client_lean()
     from bot.registry import Credentials, RegistryClient, SQLiteTagCache
 
     env = os.environ if environ is None else environ

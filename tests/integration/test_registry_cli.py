@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -110,3 +111,32 @@ async def test_progress_line_on_a_tty(
     monkeypatch.setattr(cli_registry, "PROGRESS_DELAY", 0.1)
     assert await cli_registry.list_tags(SlowClient(), "x/y", None) == ["a", "b"]
     assert "listing x/y" in capsys.readouterr().err
+
+
+def test_cli_client_imports_no_unused_httpx_extras(registry: RegistryHandle) -> None:
+    """A fresh process building the CLI's client skips httpx's CLI, trio and HTTP/2 (start-up),
+    still lists tags, and leaves those modules importable afterwards."""
+    repo = unique_repo()
+    registry.seed(repo, ["1"])
+    code = (
+        "import asyncio, importlib.util, sys\n"
+        "from bot.cli.registry import client_from_options\n"
+        "async def main():\n"
+        "    async with client_from_options([sys.argv[2]], None, [], None, {}) as client:\n"
+        "        print(await client.tags(sys.argv[1]))\n"
+        "asyncio.run(main())\n"
+        "extras = ('httpx._main', 'trio', 'h2', 'rich', 'pygments')\n"
+        "print(sorted(m for m in extras if m in sys.modules))\n"
+        "print(sorted(m for m in extras if m in sys.modules or importlib.util.find_spec(m)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, f"{registry.host}/{repo}", registry.host],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.returncode == 0, proc.stderr
+    tags, imported, importable = proc.stdout.splitlines()
+    assert (tags, imported) == ("['1']", "[]")
+    assert "httpx._main" in importable  # unhidden again (trio/h2 only where installed)
