@@ -147,8 +147,8 @@ class Authenticator:
             who = "the configured credentials" if cred is not None else "anonymous access"
             raise AuthError(f"token service for {host} refused {who} for {scope}")
         if status != 200:
-            raise AuthError(f"token service for {host} answered HTTP {status}")
+            raise AuthError(f"token service for {host} answered HTTP {status} for {scope}")
         try:
             return parse_token(data)
         except ProtocolError as exc:
-            raise AuthError(f"token service for {host}: {exc}") from None
+            raise AuthError(f"token service for {host} ({scope}): {exc}") from None

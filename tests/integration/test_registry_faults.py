@@ -184,6 +184,26 @@ async def test_truncated_json_is_a_clear_error(
         assert client.stats.retries == 0
 
 
+async def test_malformed_manifest_and_blob_name_registry_and_repository(
+    registry: RegistryHandle, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    repo = unique_repo()
+    registry.seed(repo, ["a"])
+    proxy = fault_proxy(registry.url).inject(
+        Fault("truncate", match="manifests/a"), Fault("truncate", match="/blobs/")
+    )
+    async with RegistryClient(insecure=[proxy.host]) as client:
+        image = f"{proxy.host}/{repo}:a"
+        with pytest.raises(
+            RegistryError, match=rf"^{proxy.host}: manifest of .*{repo}:a: malformed"
+        ):
+            await client.inspect(image)
+        with pytest.raises(RegistryError, match=rf"^{proxy.host}: config blob of .*{repo}:a: "):
+            await client.inspect(image)  # manifest fine now; its config blob is cut short
+        assert (await client.inspect(image)).digest.startswith("sha256:")  # faults used up
+        assert client.stats.retries == 0
+
+
 async def test_oversized_body_is_refused(
     registry: RegistryHandle, fault_proxy: Callable[[str], FaultProxy]
 ) -> None:

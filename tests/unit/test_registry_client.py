@@ -244,6 +244,19 @@ async def test_pagination_loop_is_an_error() -> None:
             await c.tags(f"{REG}/a")
 
 
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"expires_in": 60}'])
+async def test_malformed_token_answer_names_registry_and_repository(body: bytes) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "auth.example.com":
+            return httpx.Response(200, content=body)
+        challenge = f'Bearer realm="{REALM}",service="reg"'
+        return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+
+    async with client(httpx.MockTransport(handler)) as c:
+        with pytest.raises(AuthError, match=rf"{REG}.*team/app.*: (malformed|token answer)"):
+            await c.tags(f"{REG}/team/app")
+
+
 async def test_invalid_exclusion_and_settings() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"tags": ["a"]})
