@@ -4,7 +4,9 @@ Usage: ``python bench/registry_list.py [--tags 10000] [--runs 7]``
 
 Prints the median wall time of
 - ``skopeo list-tags --tls-verify=false docker://HOST/bench/app`` (a process per run),
-- ``fluxbot tags HOST/bench/app --json --all`` (a process per run, Python start-up included),
+- ``fluxbot tags HOST/bench/app --json --all`` (a process per run, Python start-up included) as
+  found on ``PATH`` (here possibly a pyenv shim: a bash script in front) and the console script
+  next to this interpreter (what a virtualenv install runs),
 - a Python process importing only ``bot.registry`` (no CLI group) that lists and prints JSON,
 - ``python -c pass``: the interpreter start-up floor,
 - ``RegistryClient.tags`` in-process (a fresh client per run: ping + tags/list, no cache),
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -63,6 +66,9 @@ def main() -> int:
         print("skopeo is not installed (apt-get install skopeo)")
         return 1
     fluxbot = shutil.which("fluxbot") or ""
+    script = Path(sys.executable).parent / "fluxbot"
+    direct = str(script) if script.exists() and str(script) != fluxbot else ""
+    print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     with tempfile.TemporaryDirectory() as tmp, start_registry(Path(tmp)) as reg:
         tags = [f"1.{i // 100}.{i % 100}" for i in range(args.tags)]
         start = time.perf_counter()
@@ -78,13 +84,16 @@ def main() -> int:
             ).stdout
             assert len(json.loads(out)["Tags"]) == len(tags)
 
-        def cli() -> None:
+        def cli(program: str = fluxbot) -> None:
             out = subprocess.run(
-                [fluxbot, "tags", image, "--json", "--all", "--insecure-registry", reg.host],
+                [program, "tags", image, "--json", "--all", "--insecure-registry", reg.host],
                 check=True,
                 capture_output=True,
             ).stdout
             assert len(json.loads(out)) == len(tags)
+
+        def cli_direct() -> None:
+            cli(direct)
 
         def lib_process() -> None:
             # a Python process that imports only bot.registry (no CLI group): start-up + listing
@@ -119,13 +128,14 @@ def main() -> int:
         results = {
             "skopeo list-tags": timed(skopeo, args.runs),
             "fluxbot tags (process)": timed(cli, args.runs) if fluxbot else None,
+            "fluxbot tags (script, no shim)": timed(cli_direct, args.runs) if direct else None,
             "python + bot.registry (process)": timed(lib_process, args.runs),
             "python -c pass (start-up floor)": timed(python_startup, args.runs),
             "RegistryClient.tags (in-process)": timed(library, args.runs),
         }
         for name, result in results.items():
             if result is None:
-                print(f"{name:34} not installed")
+                print(f"{name:34} n/a")
                 continue
             median, samples, cpu = result
             spread = ", ".join(f"{s * 1000:.0f}" for s in samples)
@@ -140,6 +150,7 @@ def main() -> int:
             ):
                 print(f"ratio {name} / skopeo: wall {result[0] / base[0]:.2f}x, "
                       f"CPU {result[2] / base[2]:.2f}x")  # fmt: skip
+    print("load average at end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     return 0
 
 

@@ -10,7 +10,6 @@ Other commands (``policy test --image``) can reuse :func:`registry_options` and
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -178,6 +177,8 @@ async def list_tags(client: Any, image: str, exclusion: Sequence[str] | None) ->
         transient=True,
     )
     task = bar.add_task(f"listing {image}", total=None)
+    import asyncio
+
     timer = asyncio.get_running_loop().call_later(PROGRESS_DELAY, bar.start)
     try:
         tags = await client.tags(
@@ -221,6 +222,8 @@ def tags_command(
         async with client_from_options(insecure, docker_config, secrets, tag_cache) as client:
             return await list_tags(client, image, patterns)
 
+    import asyncio  # here, not at the top: ``fluxbot tags --help`` needs no event loop
+
     tags = asyncio.run(run())
     if as_json:
         echo_json(tags)
@@ -248,6 +251,8 @@ def inspect_command(
     async def run() -> Any:
         async with client_from_options(insecure, docker_config, secrets, tag_cache) as client:
             return await client.inspect(image)
+
+    import asyncio
 
     info = asyncio.run(run())
     if as_json:
