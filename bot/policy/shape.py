@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["TagShape", "is_newer", "parse", "select"]
 
@@ -55,8 +56,10 @@ class TagShape:
         return self.release, 0 if self.prerelease else 1, self.prerelease
 
 
+@lru_cache(maxsize=65536)
 def parse(tag: str) -> TagShape | None:
-    """The shape of ``tag``, or ``None`` if it is not a version-like tag."""
+    """The shape of ``tag``, or ``None`` if it is not a version-like tag (memoised: a plan asks
+    for the same tags of one repository once per reference)."""
     if _COMMIT.fullmatch(tag) and not _NUMERIC.fullmatch(tag):
         return None
     prefix = "v" if tag.startswith("v") else ""
