@@ -186,3 +186,54 @@ def test_updates_for_another_file_are_refused() -> None:
 def test_no_updates_returns_the_same_text() -> None:
     text = "a: 1\n"
     assert apply_updates(text, []) is text
+
+
+def test_crlf_tabs_quoted_keys_flow_and_document_end_hazards() -> None:
+    text = (
+        "\ufeffapiVersion: apps/v1\r\nkind: Deployment\r\n"
+        "spec:\r\n  template:\r\n    spec:\r\n"
+        '      "containers":\r\n'
+        f'        - {{"name": a, \'image\': "ghcr.io/o/a:1.0.0@{OLD}"}}\t# pinned\t(ops)\r\n'
+        "        - name: b\r\n"
+        "          image: &b redis:7.0\t\t# tab before the comment\r\n"
+        "      initContainers: [{name: c, image: *b}, {name: d, image: 'busybox:1.36'}]\r\n"
+        "...\r\n"
+        "---\r\n"
+        "apiVersion: v1\r\nkind: Pod\r\nspec:\r\n  containers:\r\n  - image: nginx:1.25\r\n"
+        "...\r\n"
+    )
+    refs = scan_text(text, "mixed.yaml")
+    by_value = {r.value: r for r in refs}
+    pinned = f"ghcr.io/o/a:1.0.0@{OLD}"
+    assert set(by_value) == {pinned, "redis:7.0", "busybox:1.36", "nginx:1.25"}
+    assert by_value["nginx:1.25"].doc == 1
+    after = apply_updates(
+        text,
+        [
+            Update(by_value[pinned], "1.1.0", NEW),
+            Update(by_value["redis:7.0"], "7.2"),
+            Update(by_value["busybox:1.36"], "1.37"),
+            Update(by_value["nginx:1.25"], "1.27"),
+        ],
+    )
+    assert after == (
+        text.replace(f"a:1.0.0@{OLD}", f"a:1.1.0@{NEW}")
+        .replace("redis:7.0", "redis:7.2")
+        .replace("busybox:1.36", "busybox:1.37")
+        .replace("nginx:1.25", "nginx:1.27")
+    )
+
+
+def test_kustomize_images_flow_quoted_keys_crlf() -> None:
+    text = (
+        "apiVersion: kustomize.config.k8s.io/v1beta1\r\nkind: Kustomization\r\n"
+        'images: [{"name": nginx, "newTag": "1.25"}, {name: ghcr.io/o/b, newTag: 2.0, '
+        f"digest: {OLD}}}]  # flow\r\n"
+    )
+    nginx, b = scan_text(text, "kustomization.yaml")
+    after = apply_updates(text, [Update(nginx, "1.27"), Update(b, "2.1", NEW)])
+    assert after == (
+        text.replace('"newTag": "1.25"', '"newTag": "1.27"')
+        .replace("newTag: 2.0,", 'newTag: "2.1",')  # would read as a number
+        .replace(OLD, NEW)
+    )
