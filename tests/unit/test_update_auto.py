@@ -191,3 +191,37 @@ async def test_broken_yaml_file_is_one_problem_naming_file_and_document() -> Non
     assert broken[0].startswith("apps/broken.yaml: document 2, line 5: ")
     # the rest of the repository is still planned
     assert {u.image for u in result.updates} >= {"nginx", "busybox", "ghcr.io/example/api"}
+
+
+async def test_progress_reports_each_repository_fetched_once() -> None:
+    seen: list[tuple[int, int]] = []
+    source = FakeTags({k: list(v) for k, v in TAGS.items()})
+    ctx = Context(forge=MemoryForge(), registry=source)
+    files = {**tree(), "apps/web/again.yaml": DEPLOY}  # the same images twice: still one fetch
+    await plan(files, ctx, progress=lambda done, total: seen.append((done, total)))
+    assert sorted(source.calls) == sorted(TAGS)
+    assert seen == [(i, len(TAGS)) for i in range(1, len(TAGS) + 1)]
+
+
+def test_progress_bar_only_on_a_tty(monkeypatch: Any) -> None:
+    import io
+    import sys
+
+    from bot.cli.plan import _progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    pipe = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", pipe)
+    with _progress(True) as update:
+        assert update is None
+    tty = Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    with _progress(False) as update:
+        assert update is None  # --json: no bar
+    with _progress(True) as update:
+        assert update is not None
+        update(2, 3)
+    assert "fetching tags" in tty.getvalue() and pipe.getvalue() == ""
