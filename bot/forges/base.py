@@ -118,3 +118,31 @@ class Forge(Protocol):
     async def commit_statuses(self, sha: str) -> dict[str, StatusState]:
         """The latest commit status per context on ``sha`` (for Flux notification statuses)."""
         ...
+
+
+class ForgeHistory(Protocol):
+    """What a forge knows about commits and PR contents beyond :class:`Forge` (additive).
+
+    Implemented by the GitHub and GitLab adapters; jobs that use it look the methods up with
+    ``getattr`` so a forge without them (an older local or test forge) still works.
+    """
+
+    async def pr_paths(self, number: int) -> list[str]:
+        """Paths PR ``number`` changes (a rename gives both names), at most ``MAX_PR_PATHS``."""
+        ...
+
+    async def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether ``descendant`` contains ``ancestor`` (the same commit counts); an unknown
+        commit raises :class:`bot.errors.ForgeError`."""
+        ...
+
+    async def merge_base(self, a: str, b: str) -> str:
+        """The best common ancestor of two commits (or branches)."""
+        ...
+
+    async def commit_status_details(self, sha: str) -> dict[str, tuple[StatusState, str]]:
+        """The newest commit status per context on ``sha``: (state, description)."""
+        ...
+
+
+MAX_PR_PATHS = 3000  # GitHub lists at most 3,000 files of a PR

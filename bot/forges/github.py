@@ -19,13 +19,14 @@ import base64
 import hashlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import aiohttp
 from gidgethub import BadRequest, HTTPException
 
 from bot.errors import ConfigError, ForgeError
+from bot.forges import github_history
 from bot.forges.base import Reaction, StatusState, is_yaml
 from bot.forges.github_api import (
     GitHubClient,
@@ -304,6 +305,7 @@ class GitHubForge:
         body: str,
         labels: Sequence[str] = (),
         reviewers: Sequence[str] = (),
+        assignees: Sequence[str] = (),
     ) -> tuple[PullRequest, bool]:
         data = await self._open_pr_for(branch)
         created = data is None
@@ -322,6 +324,7 @@ class GitHubForge:
                 if self._dry_run:
                     return PullRequest(0, branch, base, title, body, PRState.OPEN), True
                 await self._request_reviewers(int(data["number"]), reviewers)
+                await self._assign(int(data["number"]), assignees)
         if not created:
             changes = {
                 key: value
@@ -357,6 +360,15 @@ class GitHubForge:
             )
         except ForgeError as exc:  # a reviewer who is not a collaborator must not fail the PR
             _log.warning("github.reviewers_refused", repo=self.repo, pr=number, error=str(exc))
+
+    async def _assign(self, number: int, assignees: Sequence[str]) -> None:
+        """Assign a new PR (once, as reviewers: people may unassign themselves later)."""
+        if not assignees:
+            return
+        try:
+            await self._write("POST", f"/issues/{number}/assignees", {"assignees": list(assignees)})
+        except ForgeError as exc:  # like reviewers: an assignee problem must not fail the PR
+            _log.warning("github.assignees_refused", repo=self.repo, pr=number, error=str(exc))
 
     async def close_pr(self, number: int, comment: str | None = None) -> None:
         pr = await self.get_pr(number)
@@ -416,6 +428,19 @@ class GitHubForge:
             if context not in out:
                 out[context] = StatusState(str(item["state"]))
         return out
+
+    # -- history and PR contents (bot.forges.base.ForgeHistory) ------------------------------
+    async def pr_paths(self, number: int) -> list[str]:
+        return await github_history.pr_paths(self, number)
+
+    async def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        return await github_history.is_ancestor(self, ancestor, descendant)
+
+    async def merge_base(self, a: str, b: str) -> str:
+        return await github_history.merge_base(self, a, b)
+
+    async def commit_status_details(self, sha: str) -> dict[str, tuple[StatusState, str]]:
+        return await github_history.commit_status_details(self, sha)
 
 
 def _pacer(key: str, interval: float) -> Pacer:
@@ -478,6 +503,16 @@ async def open_forge(
         yield GitHubForge(
             gh, repo, bot_login=settings.bot_login, dry_run=settings.dry_run, on_pr=on_pr
         )
+
+
+if TYPE_CHECKING:
+    from bot.forges.base import Forge, ForgeHistory
+
+    def _implements_forge(forge: GitHubForge) -> Forge:
+        return forge  # mypy checks GitHubForge against both protocols here
+
+    def _implements_history(forge: GitHubForge) -> ForgeHistory:
+        return forge
 
 
 __all__ = ["BadRequest", "GitHubForge", "blob_sha", "open_forge"]

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import gitlab
 
 from bot.errors import ConfigError, ForgeError
-from bot.forges.base import Forge, Reaction, StatusState, is_yaml
+from bot.forges import gitlab_history
+from bot.forges.base import Forge, ForgeHistory, Reaction, StatusState, is_yaml
 from bot.forges.gitlab_archive import ArchiveUnusable, read_archive
 from bot.forges.gitlab_client import GitLabPool, forge_error, status_of
 from bot.forges.gitlab_model import FROM_GITLAB, TO_GITLAB, merge_request, same_project
@@ -272,8 +273,8 @@ class GitLabForge:
         reviewers: Sequence[str] = (),
         assignees: Sequence[str] = (),
     ) -> tuple[PullRequest, bool]:
-        """``assignees`` (``pr.assignees`` in ``.fluxbot.yaml``) is beyond the Forge protocol
-        today; the constructor's ``assignees`` apply when the caller passes none."""
+        """``assignees`` (``pr.assignees`` in ``.fluxbot.yaml``) become ``assignee_ids``; the
+        constructor's ``assignees`` apply when the caller passes none."""
         existing = await self._open_mr(branch, base)
         if existing is None:
             data: dict[str, Any] = {
@@ -434,6 +435,20 @@ class GitLabForge:
                 latest[name] = (sid, state)
         return {name: state for name, (_sid, state) in latest.items()}
 
+    # -- history and MR contents (bot.forges.base.ForgeHistory) ------------------------------
+
+    async def pr_paths(self, number: int) -> list[str]:
+        return await gitlab_history.pr_paths(self, number)
+
+    async def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        return await gitlab_history.is_ancestor(self, ancestor, descendant)
+
+    async def merge_base(self, a: str, b: str) -> str:
+        return await gitlab_history.merge_base(self, a, b)
+
+    async def commit_status_details(self, sha: str) -> dict[str, tuple[StatusState, str]]:
+        return await gitlab_history.commit_status_details(self, sha)
+
 
 @asynccontextmanager
 async def open_forge(
@@ -462,3 +477,6 @@ if TYPE_CHECKING:
 
     def _implements_forge(forge: GitLabForge) -> Forge:
         return forge  # mypy checks GitLabForge against the Forge protocol here
+
+    def _implements_history(forge: GitLabForge) -> ForgeHistory:
+        return forge

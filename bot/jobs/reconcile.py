@@ -196,8 +196,8 @@ async def reconcile_and_watch(
 class Ancestry:
     """Commits known to contain the merge; asks the forge about others when it can.
 
-    The optional forge method ``is_ancestor(ancestor, descendant) -> bool`` (not yet in the
-    :class:`~bot.forges.base.Forge` protocol) tells whether a revision Flux applied or attempted
+    The optional forge method ``is_ancestor(ancestor, descendant) -> bool`` (from
+    :class:`~bot.forges.base.ForgeHistory`: GitHub and GitLab have it) tells whether a revision Flux applied or attempted
     descends from the merge commit; each commit is asked about once. Without it, only the branch
     head seen at the start of the watch counts as a descendant.
     """
@@ -285,7 +285,7 @@ async def run_reconcile(ctx: Context, event: Event) -> RolloutReport | None:
     marker = PRMarker.parse(pr.body) if pr else None
     if not paths and marker is not None:
         paths = sorted({u.path for u in marker.updates})
-    pr_paths = getattr(forge, "pr_paths", None)  # optional: not yet in the Forge protocol
+    pr_paths = getattr(forge, "pr_paths", None)  # optional: bot.forges.base.ForgeHistory
     if not paths and pr is not None and callable(pr_paths):
         paths = sorted(await pr_paths(pr.number))
     kustomizations, sources = affected(graph, paths, branch)

@@ -19,7 +19,12 @@ from bot.settings import Settings
 from tests.support.github_fake import spec_path
 from tests.support.paths import REPO
 
-SOURCES = ("bot/forges/github.py", "bot/forges/github_auth.py", "bot/forges/github_api.py")
+SOURCES = (
+    "bot/forges/github.py",
+    "bot/forges/github_auth.py",
+    "bot/forges/github_api.py",
+    "bot/forges/github_history.py",
+)
 # requested by gidgethub on our behalf (gidgethub.apps.get_installation_access_token)
 LIBRARY = {"/app/installations/{installation_id}/access_tokens"}
 TOP_LEVEL = ("/repos/", "/app", "/installation", "/user")
@@ -142,7 +147,13 @@ async def tour(fake: Any, settings: Settings) -> None:
         await forge.ensure_branch(
             "fluxbot/app", base, {"apps/app.yaml": "v: 2\n", "x.yaml": ""}, "m"
         )
-        pr, _ = await forge.ensure_pr("fluxbot/app", "main", "t", "b", ["deps"], ["alice"])
+        pr, _ = await forge.ensure_pr(
+            "fluxbot/app", "main", "t", "b", ["deps"], ["alice"], assignees=["alice"]
+        )
+        assert await forge.pr_paths(pr.number) == ["apps/app.yaml", "x.yaml"]
+        head = fake.branch_sha(repo, "fluxbot/app")
+        assert await forge.is_ancestor(base, head)
+        assert await forge.merge_base("main", "fluxbot/app") == base
         await forge.ensure_pr("fluxbot/app", "main", "t2", "b2", ["deps"], ["alice"])
         await forge.get_pr(pr.number)
         await forge.update_pr_body(pr.number, "b3")
@@ -154,6 +165,7 @@ async def tour(fake: Any, settings: Settings) -> None:
         sha = fake.branch_sha(repo, "fluxbot/app")
         await forge.set_status(sha, "fluxbot", StatusState.SUCCESS, "ok", "https://e/x")
         await forge.commit_statuses(sha)
+        await forge.commit_status_details(sha)
         await forge.close_pr(pr.number, "bye")
         await forge.delete_branch("fluxbot/app")
         await forge._older_closed({})  # what list_prs adds past its cap

@@ -49,7 +49,7 @@ from tests.support.github_fake_state import BODY, WHO, Comment, Repo
 
 API_VERSION = "2022-11-28"
 _SLASH_PARAMS = re.compile(
-    r"^(/repos/[^/]+/[^/]+/(?:git/ref|git/refs|git/matching-refs|contents|git/trees|commits))/(.+?)"
+    r"^(/repos/[^/]+/[^/]+/(?:git/ref|git/refs|git/matching-refs|contents|git/trees|commits|compare))/(.+?)"
     r"(/status|/statuses)?$"
 )
 

@@ -82,6 +82,7 @@ def render_pull(fake: FakeGitHub, repo: Repo, p: Pull) -> dict[str, Any]:
         "labels": [{"name": n} for n in p.labels],
         "requested_reviewers": [_user(r) for r in p.reviewers],
         "requested_teams": [{"slug": t} for t in p.team_reviewers],
+        "assignees": [_user(a) for a in p.assignees],
         "head": {
             "ref": p.head,
             "sha": head_sha or "",
@@ -492,7 +493,68 @@ def request_reviewers(fake: FakeGitHub, request: web.Request) -> web.Response:
     return _json(render_pull(fake, repo, pull), 201)
 
 
+@route("GET", R + "/pulls/{number}/files")
+def pull_files(fake: FakeGitHub, request: web.Request) -> web.Response:
+    """The PR's files: its head against the merge base with the base it targets (for a merged
+    PR, the base as it was when merged: the merge commit's first parent)."""
+    repo, pull = _pull(fake, request)
+    head = pull.head_sha_closed or repo.refs.get(f"heads/{pull.head}")
+    if pull.merged and pull.merge_commit_sha:
+        base = repo.commits[pull.merge_commit_sha].parents[0]
+    else:
+        base = repo.refs.get(f"heads/{pull.base}")
+    if head is None or base is None:
+        return _page(fake, request, [])
+    files = repo.tree_diff(repo.merge_base(base, head), head)
+    return _page(fake, request, files[:3000])
+
+
+@route("GET", R + "/compare/{basehead:.+}")
+def compare(fake: FakeGitHub, request: web.Request) -> web.Response:
+    repo = _repo(fake, request)
+    a, sep, b = request.match_info["basehead"].partition("...")
+    base, head = repo.resolve(a), repo.resolve(b)
+    if not sep or base is None or head is None:
+        return _error(404, "Not Found")
+    mb = repo.merge_base(base, head)
+    if mb is None:
+        return _error(404, "No common ancestor between the two commits.")
+    ahead = [c for c in repo.ancestors(head) if not repo.is_ancestor(c, base)]
+    behind = [c for c in repo.ancestors(base) if not repo.is_ancestor(c, head)]
+    status = (
+        "identical"
+        if not ahead and not behind
+        else "ahead"
+        if not behind
+        else "behind"
+        if not ahead
+        else "diverged"
+    )
+    return _json(
+        {
+            "status": status,
+            "ahead_by": len(ahead),
+            "behind_by": len(behind),
+            "total_commits": len(ahead),
+            "merge_base_commit": {"sha": mb},
+            "base_commit": {"sha": base},
+            "commits": [{"sha": c} for c in ahead[:1]],
+            "files": repo.tree_diff(mb, head)[:300],
+        }
+    )
+
+
 # -- issues: labels, comments, reactions ------------------------------------------------------
+@route("POST", R + "/issues/{number}/assignees")
+def add_assignees(fake: FakeGitHub, request: web.Request) -> web.Response:
+    """GitHub silently skips logins that cannot be assigned (not collaborators)."""
+    repo, pull = _pull(fake, request)
+    for login in request[BODY].get("assignees", []):
+        if login in repo.collaborators and login not in pull.assignees:
+            pull.assignees.append(login)
+    return _json(render_pull(fake, repo, pull), 201)
+
+
 @route("POST", R + "/issues/{number}/labels")
 def add_labels(fake: FakeGitHub, request: web.Request) -> web.Response:
     _, pull = _pull(fake, request)

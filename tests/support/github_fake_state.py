@@ -58,6 +58,7 @@ class Pull:
     labels: list[str] = field(default_factory=list)
     reviewers: list[str] = field(default_factory=list)
     team_reviewers: list[str] = field(default_factory=list)
+    assignees: list[str] = field(default_factory=list)
     head_sha_closed: str | None = None
     created_at: str = field(default_factory=now_iso)
     closed_at: str | None = None
@@ -176,6 +177,57 @@ class Repo:
                 out.append({"filename": path, "sha": old[path][1], "status": "removed"})
             elif old[path] != new[path]:
                 out.append({"filename": path, "sha": new[path][1], "status": "modified"})
+        return out
+
+    def ancestors(self, sha: str) -> list[str]:
+        """``sha`` and every commit it descends from, nearest first (breadth first)."""
+        order: list[str] = []
+        seen: set[str] = set()
+        todo = [sha]
+        while todo:
+            nxt: list[str] = []
+            for cur in todo:
+                if cur in seen or cur not in self.commits:
+                    continue
+                seen.add(cur)
+                order.append(cur)
+                nxt.extend(self.commits[cur].parents)
+            todo = nxt
+        return order
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        theirs = set(self.ancestors(a))
+        return next((sha for sha in self.ancestors(b) if sha in theirs), None)
+
+    def tree_diff(self, old_sha: str | None, new_sha: str) -> list[dict[str, Any]]:
+        """Files changed from commit ``old_sha`` to ``new_sha`` (a moved blob is a rename)."""
+        old = self.trees[self.commits[old_sha].tree] if old_sha else {}
+        new = self.trees[self.commits[new_sha].tree]
+        added = [p for p in new if p not in old]
+        removed = [p for p in old if p not in new]
+        renamed: dict[str, str] = {}
+        for path in added:
+            source = next((r for r in removed if old[r][1] == new[path][1]), None)
+            if source is not None:
+                renamed[path] = source
+                removed.remove(source)
+        out: list[dict[str, Any]] = []
+        for path in sorted(set(new) | set(removed)):
+            if path in renamed:
+                out.append(
+                    {
+                        "filename": path,
+                        "status": "renamed",
+                        "sha": new[path][1],
+                        "previous_filename": renamed[path],
+                    }
+                )
+            elif path in removed:
+                out.append({"filename": path, "status": "removed", "sha": old[path][1]})
+            elif path not in old:
+                out.append({"filename": path, "status": "added", "sha": new[path][1]})
+            elif old[path] != new[path]:
+                out.append({"filename": path, "status": "modified", "sha": new[path][1]})
         return out
 
     def is_ancestor(self, ancestor: str, sha: str) -> bool:

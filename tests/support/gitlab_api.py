@@ -7,7 +7,8 @@ Grape layer would and records it, and the ``gitlab`` fixture fails the test at t
 actions; list the statuses of a commit; set the pipeline status of a commit), merge_requests.md
 (list project MRs; get, create, update MR), notes.md (list/create/modify MR notes),
 emoji_reactions.md (award emoji on notes), members.md (list all members, incl. inherited),
-repositories.md (list repository tree; get file archive), repository_files.md (get raw file),
+repositories.md (list repository tree; get file archive; merge base), merge_requests.md
+(list merge request diffs), repository_files.md (get raw file),
 branches.md (list branches, ``search`` with ``^`` prefix; get, delete a branch), projects.md,
 users.md (list users by username; get the current user),
 rest/index.md (pagination).
@@ -73,6 +74,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         },
     ),
     "GET /projects/:id/repository/commits/:sha": Endpoint(optional={"stats": "bool"}),
+    "GET /projects/:id/repository/merge_base": Endpoint(required={"refs[]": "strs"}),
     "GET /projects/:id/repository/commits/:sha/statuses": Endpoint(
         optional={"ref": "str", "stage": "str", "name": "str", "all": "bool"}, paginated=True
     ),
@@ -164,6 +166,9 @@ ENDPOINTS: dict[str, Endpoint] = {
             "merge_after": "str",
         }
     ),
+    "GET /projects/:id/merge_requests/:iid/diffs": Endpoint(
+        optional={"unidiff": "bool"}, paginated=True
+    ),
     "GET /projects/:id/merge_requests/:iid/notes": Endpoint(
         optional={"sort": "enum:asc,desc", "order_by": "enum:created_at,updated_at"},
         paginated=True,
@@ -230,6 +235,9 @@ def _type_error(name: str, kind: str, value: Any) -> str | None:
         return None if ok else f"{name} must be a boolean"
     if kind.startswith("enum:"):
         return None if text in kind[5:].split(",") else f"{name} does not have a valid value"
+    if kind == "strs":  # an array parameter (``name[]=a&name[]=b``)
+        ok = isinstance(value, list) and all(isinstance(i, str) for i in value)
+        return None if ok else f"{name} must be an array of strings"
     if kind == "ids":
         items = value if isinstance(value, list) else text.split(",")
         ok = all(str(i).isdigit() for i in items)

@@ -260,6 +260,21 @@ class FakeGitLab:
             del project.branches[mr["source_branch"]]
         return merge.id
 
+    def ancestors(self, path: str, sha: str) -> list[str]:
+        """``sha`` and the commits it descends from, nearest first (breadth first)."""
+        commits = self.projects[path].commits
+        order: list[str] = []
+        todo = [sha]
+        while todo:
+            todo = [c for c in todo if c in commits and c not in order]
+            order.extend(dict.fromkeys(todo))
+            todo = [p for c in todo for p in commits[c].parent_ids]
+        return order
+
+    def merge_base(self, path: str, a: str, b: str) -> str | None:
+        theirs = set(self.ancestors(path, a))
+        return next((sha for sha in self.ancestors(path, b) if sha in theirs), None)
+
     def close_mr(self, path: str, iid: int) -> None:
         self.projects[path].mrs[iid]["state"] = "closed"
 
@@ -328,7 +343,10 @@ class FakeGitLab:
         if request.can_read_body:
             text = await request.text()
             body = json.loads(text) if text and request.content_type == "application/json" else text
-        query = {k: v for k, v in request.query.items()}
+        query: dict[str, Any] = {k: v for k, v in request.query.items()}
+        for key in request.query:  # array parameters: every value
+            if key.endswith("[]"):
+                query[key] = request.query.getall(key)
         self.received.append(Call(request.method, unquote(raw), query, body))
         if self.latency:
             await asyncio.sleep(self.latency)

@@ -313,6 +313,72 @@ def _get_commit(fake: FakeGitLab, p: Project, rest: list[str], raw: str, q: Any,
     return 200, p.commits[_sha(p, rest[2])].json(), {}
 
 
+def _commitish(p: Project, ref: str) -> str:
+    """A branch name, a full sha or a unique abbreviated one (at least 7 hex digits)."""
+    sha = p.branches.get(ref, ref)
+    if sha not in p.commits and len(ref) >= 7:
+        found = [c for c in p.commits if c.startswith(ref)]
+        sha = found[0] if len(found) == 1 else sha
+    return sha
+
+
+def _merge_base(fake: FakeGitLab, p: Project, rest: list[str], raw: str, q: Any, b: Any) -> Result:
+    """repositories.md "Merge base": 400 for unknown refs, 404 when there is no common one."""
+    refs = _params("GET /projects/:id/repository/merge_base", q, b)["refs[]"]
+    if len(refs) < 2:
+        raise HttpError(400, "Provide at least 2 refs")
+    shas = [_commitish(p, ref) for ref in refs]
+    unknown = [ref for ref, sha in zip(refs, shas, strict=True) if sha not in p.commits]
+    if unknown:
+        raise HttpError(
+            400, f"Could not find ref{'s' if len(unknown) > 1 else ''}: " + ", ".join(unknown)
+        )
+    base: str | None = shas[0]
+    for sha in shas[1:]:
+        base = fake.merge_base(p.path, base, sha) if base else None
+    if base is None:
+        raise HttpError(404, "404 Merge Base Not Found")
+    return 200, p.commits[base].json(), {}
+
+
+def _mr_diffs(fake: FakeGitLab, p: Project, rest: list[str], raw: str, q: Any, b: Any) -> Result:
+    """merge_requests.md "List merge request diffs": the source head against the merge base
+    with the target (for a merged MR, the target as it was: the merge commit's first parent)."""
+    params = _params("GET /projects/:id/merge_requests/:iid/diffs", q, b)
+    mr = _mr(p, rest[1])
+    if mr["state"] == "merged" and mr.get("merge_commit_sha"):
+        target, head = p.commits[mr["merge_commit_sha"]].parent_ids[:2]
+    else:
+        target = p.branches[mr["target_branch"]]
+        head = p.branches[mr["source_branch"]]
+    base = fake.merge_base(p.path, target, head)
+    old = p.commits[base].tree if base else {}
+    new = p.commits[head].tree
+    added = [f for f in new if f not in old]
+    removed = [f for f in old if f not in new]
+    items: list[dict[str, Any]] = []
+    for path in sorted(set(new) | set(old)):
+        if path in new and path in old and new[path] == old[path]:
+            continue
+        if path in removed:
+            continue
+        source = next((r for r in removed if old[r] == new[path]), None) if path in added else None
+        if source is not None:
+            removed.remove(source)
+        items.append({
+            "old_path": source or path, "new_path": path, "a_mode": "100644", "b_mode": "100644",
+            "diff": "", "new_file": path in added and source is None,
+            "renamed_file": source is not None, "deleted_file": False, "generated_file": False,
+        })  # fmt: skip
+    for path in removed:
+        items.append({
+            "old_path": path, "new_path": path, "a_mode": "100644", "b_mode": "0", "diff": "",
+            "new_file": False, "renamed_file": False, "deleted_file": True,
+            "generated_file": False,
+        })  # fmt: skip
+    return _page(fake, raw, items, params)
+
+
 def _list_statuses(
     fake: FakeGitLab, p: Project, rest: list[str], raw: str, q: Any, b: Any
 ) -> Result:
@@ -536,6 +602,7 @@ _PROJECT_ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "repository/tree"): _tree,
     ("GET", "repository/files/:/raw"): _raw,
     ("GET", "repository/branches"): _list_branches,  # before "repository/:" (the archive)
+    ("GET", "repository/merge_base"): _merge_base,
     ("GET", "repository/:"): _archive,
     ("GET", "repository/branches/:"): _get_branch,
     ("DELETE", "repository/branches/:"): _delete_branch,
@@ -547,6 +614,7 @@ _PROJECT_ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "merge_requests"): _create_mr,
     ("GET", "merge_requests/:"): _get_mr,
     ("PUT", "merge_requests/:"): _update_mr,
+    ("GET", "merge_requests/:/diffs"): _mr_diffs,
     ("GET", "merge_requests/:/notes"): _list_notes,
     ("POST", "merge_requests/:/notes"): _create_note,
     ("PUT", "merge_requests/:/notes/:"): _update_note,
