@@ -92,6 +92,34 @@ def test_run_local_output_dry_run_and_idempotency(tmp_path: Path, seeded: list[s
     assert len(json.loads(second.stdout)["unchanged"]) == 5
     assert git(repo, "for-each-ref", "refs/heads/fluxbot") == heads
 
+    # a newer target (the api rule now allows major 2) moves the same branch, one commit on main
+    api = "fluxbot/ghcr.io-example-api"
+    old_head = git(repo, "rev-parse", api).strip()
+    config = (repo / ".fluxbot.yaml").read_text()
+    (repo / ".fluxbot.yaml").write_text(config.replace('range: "^1.0"', 'range: ">=1.0.0"'))
+    git(repo, "commit", "-qam", "allow api 2.x")
+    third = runner.invoke(main, args)
+    assert third.exit_code == 0, third.output
+    moved = json.loads(third.stdout)
+    # every branch is rebuilt on the new main; only the api one changes what it proposes
+    assert moved["opened"] == [] and api in [a["branch"] for a in moved["updated"]]
+    titles = {a["branch"]: a["title"] for a in moved["updated"] + moved["unchanged"]}
+    assert titles[api] == "chore(deps): update ghcr.io/example/api to 2.0.0"
+    assert titles["fluxbot/busybox"] == "chore(deps): update busybox to 1.37.0"
+    assert git(repo, "rev-parse", api).strip() != old_head
+    assert git(repo, "rev-list", "--count", f"main..{api}").strip() == "1"
+    assert git(repo, "diff", "--numstat", "main", api).split() == [
+        "1",
+        "1",
+        "apps/api/kustomization.yaml",
+    ]
+    assert "newTag: 2.0.0" in git(repo, "show", f"{api}:apps/api/kustomization.yaml")
+    assert (
+        (out / "fluxbot-ghcr.io-example-api.md")
+        .read_text()
+        .startswith("# chore(deps): update ghcr.io/example/api to 2.0.0\n")
+    )
+
 
 def test_errors_exit_1(tmp_path: Path) -> None:
     runner = CliRunner()
