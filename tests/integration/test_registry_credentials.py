@@ -71,6 +71,22 @@ async def test_cred_helper(registry_htpasswd: RegistryHandle, tmp_path: Path) ->
     assert (tmp_path / "fluxtest.stdin").read_text() == reg.host
 
 
+async def test_creds_store_for_hosts_without_an_auths_entry(
+    registry_htpasswd: RegistryHandle, tmp_path: Path
+) -> None:
+    reg = registry_htpasswd
+    repo = unique_repo()
+    reg.seed(repo, ["1"])
+    write_helper(tmp_path, "fluxstore", reg.username, reg.password)
+    config = tmp_path / "config.json"
+    # as docker writes it with a store: an empty auths entry, the secret in the store
+    config.write_text(json.dumps({"auths": {reg.host: {}}, "credsStore": "fluxstore"}))
+    creds = Credentials.load(config, helper_path=f"{tmp_path}:/usr/bin:/bin")
+    async with RegistryClient(insecure=[reg.host], credentials=creds) as client:
+        assert await client.tags(f"{reg.host}/{repo}") == ["1"]
+    assert (tmp_path / "fluxstore.stdin").read_text() == reg.host
+
+
 async def test_cred_helper_failures(tmp_path: Path) -> None:
     write_helper(tmp_path, "broken", "u", "p", exit_code=1)
     config = tmp_path / "config.json"
