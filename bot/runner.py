@@ -10,7 +10,6 @@ job and records metrics.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import time
 from collections.abc import Awaitable, Callable
@@ -21,7 +20,6 @@ from bot.errors import BotError
 from bot.events import Event
 from bot.jobs.context import Context, TagSource
 from bot.log import get_logger
-from bot.marker import DIFF_MARKER
 from bot.metrics import Metrics
 from bot.settings import Settings
 
@@ -56,22 +54,37 @@ async def _closed(ctx: Context, event: Event) -> None:
     _log.info("job.closed_pr", repo=event.repo, pr=event.pr_number)
 
 
-async def run_preview_job(ctx: Context, event: Event) -> str | None:
-    """Render the Flux diff of PR ``event.pr_number`` and ensure its sticky comment."""
-    run_preview = _load("bot.jobs.preview", "run_preview")
-    preview_comment = _load("bot.jobs.preview", "preview_comment")
+async def run_preview_job(ctx: Context, event: Event) -> Any:
+    """Render the Flux diff of PR ``event.pr_number`` and ensure its sticky comment.
+
+    :func:`bot.jobs.preview.post_preview` reads every file a render needs (chart templates,
+    generator inputs) and honours the ``diff:`` config. The base side is the merge base of the
+    base branch and the head (when the forge can tell), so commits that landed on the base after
+    the PR branched do not show up reversed. ``ctx.extra["full_diff"]`` ends the truncation note
+    (where the whole diff is: the Action says "the job summary"). Returns the ``PreviewDiff``.
+    """
+    post_preview = _load("bot.jobs.preview", "post_preview")
     if event.pr_number is None:
         return None
     pr = await ctx.forge.get_pr(event.pr_number)
-    base_ref = await ctx.forge.branch_sha(pr.base) or pr.base
     head_ref = event.after or pr.head_sha or pr.branch
-    base, head = await asyncio.gather(ctx.forge.read_tree(base_ref), ctx.forge.read_tree(head_ref))
-    result = await asyncio.to_thread(run_preview, base, head)  # renders with subprocesses
-    body = str(preview_comment(result))
-    if DIFF_MARKER not in body:
-        body = f"{DIFF_MARKER}\n{body}"
-    await ctx.forge.ensure_comment(event.pr_number, DIFF_MARKER, body)
-    return body
+    base_ref = await _preview_base(ctx, await ctx.forge.branch_sha(pr.base) or pr.base, head_ref)
+    extra: dict[str, Any] = {}
+    if ctx.extra.get("full_diff"):
+        extra["full_diff"] = str(ctx.extra["full_diff"])
+    return await post_preview(ctx.forge, event.pr_number, base_ref, head_ref, **extra)
+
+
+async def _preview_base(ctx: Context, base_tip: str, head_ref: str) -> str:
+    """The merge base of the base branch's tip and the PR head, else the tip itself."""
+    merge_base = getattr(ctx.forge, "merge_base", None)  # bot.forges.base.ForgeHistory
+    if not callable(merge_base):
+        return base_tip
+    try:
+        return str(await merge_base(base_tip, head_ref))
+    except BotError as exc:  # unrelated histories, a forge hiccup: the tip is still a base
+        _log.warning("preview.merge_base_unknown", base=base_tip, head=head_ref, error=str(exc))
+        return base_tip
 
 
 async def _command(ctx: Context, event: Event) -> Any:

@@ -197,9 +197,9 @@ class Ancestry:
     """Commits known to contain the merge; asks the forge about others when it can.
 
     The optional forge method ``is_ancestor(ancestor, descendant) -> bool`` (from
-    :class:`~bot.forges.base.ForgeHistory`: GitHub and GitLab have it) tells whether a revision Flux applied or attempted
-    descends from the merge commit; each commit is asked about once. Without it, only the branch
-    head seen at the start of the watch counts as a descendant.
+    :class:`~bot.forges.base.ForgeHistory`: GitHub and GitLab have it) tells whether a revision
+    Flux applied or attempted descends from the merge commit; each commit is asked about once.
+    Without it, only the branch head seen at the start of the watch counts as a descendant.
     """
 
     def __init__(self, ctx: Context, merge_sha: str, descendants: Sequence[str] = ()) -> None:

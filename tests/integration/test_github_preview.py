@@ -13,7 +13,7 @@ from bot.events import Event, EventKind
 from bot.forges.github import open_forge
 from bot.jobs.context import Context
 from bot.marker import DIFF_MARKER
-from bot.runner import run_job
+from bot.runner import run_job, run_job_result
 from bot.settings import Settings
 from tests.support.paths import IN_CI
 
@@ -90,3 +90,51 @@ def replace_after(event: Event, sha: str) -> Event:
     from dataclasses import replace
 
     return replace(event, after=sha)
+
+
+GENERATED = """\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [deploy.yaml]
+configMapGenerator:
+  - name: web-settings
+    namespace: default
+    files: [settings.conf]
+generatorOptions: {disableNameSuffixHash: true}
+"""
+
+
+async def test_preview_reads_generator_inputs_and_diffs_from_the_merge_base(
+    github_fake: Any, github_settings: Settings
+) -> None:
+    """A non-YAML generator input is rendered; commits that landed on the base after the PR
+    branched (a new label on the Deployment) are not shown reversed."""
+    if shutil.which("kubectl") is None:
+        (pytest.fail if IN_CI else pytest.skip)("kubectl is not installed")
+    repo = "acme/preview"
+    github_fake.create_repo(
+        repo,
+        {
+            "clusters/prod/flux-system/gotk-sync.yaml": GITREPO + "---\n" + KS,
+            "apps/kustomization.yaml": GENERATED,
+            "apps/deploy.yaml": DEPLOY,
+            "apps/settings.conf": "workers=2\n",
+        },
+    )
+    head = github_fake.push(repo, {"apps/settings.conf": "workers=8\n"}, branch="tweak")
+    moved = DEPLOY.replace("labels: {app: web}}", "labels: {app: web, moved-on: base}}")
+    github_fake.push(repo, {"apps/deploy.yaml": moved})  # the base moves on after branching
+    async with open_forge(repo, github_settings, write_interval=0) as forge:
+        pr, _ = await forge.ensure_pr("tweak", "main", "More workers", "by hand")
+        event = Event("github", EventKind.PR_OPENED, repo, pr_number=pr.number, pr_branch="tweak")
+        ctx = Context(forge=forge, registry=None, settings=github_settings)  # type: ignore[arg-type]
+        outcome, result = await run_job_result(
+            Job(JobKind.PREVIEW, "github", repo, replace_after(event, head)), ctx
+        )
+    assert outcome == "ok"
+    (comment,) = github_fake.comments(repo, pr.number)
+    assert "workers=8" in comment.body and "workers=2" in comment.body
+    assert "web-settings" in comment.body
+    assert "moved-on" not in comment.body  # the base's later commit is not the PR's doing
+    assert not result.problems, result.problems
+    assert any("/compare/" in p for _m, p, _s in github_fake.requests)
