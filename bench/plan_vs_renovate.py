@@ -14,7 +14,10 @@ then times, each from a cold process:
   ``RENOVATE_REPORT_TYPE=file``; ``separateMajorMinor: false`` so Renovate proposes one update per
   dependency (the latest), like fluxbot.
 
-Prints both wall times, the ratio, and every difference between the proposals with its reason.
+After one untimed fluxbot run (warms the registry's storage and Python's bytecode cache for both),
+``--rounds`` rounds each time one fluxbot run and one Renovate run (a fresh base directory, so a
+cold package cache), with the load average. Prints the median and best times, the ratios, and
+every difference between the proposals with its reason.
 Not run in CI (the Renovate install takes minutes). Needs Node 20 and ``docker-registry``.
 """
 
@@ -25,6 +28,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,7 +147,9 @@ def run_fluxbot(repo: Path, host: str) -> tuple[float, dict[str, Any]]:
     return time.perf_counter() - start, json.loads(out.stdout)
 
 
-def run_renovate(binary: Path, repo: Path, host: str, work: Path) -> tuple[float, dict[str, Any]]:
+def run_renovate(
+    binary: Path, repo: Path, host: str, work: Path, base: str = "renovate-base"
+) -> tuple[float, dict[str, Any]]:
     config = {
         "enabledManagers": ["flux", "kubernetes"],
         "flux": {"fileMatch": ["\\.ya?ml$"]},
@@ -164,7 +170,7 @@ def run_renovate(binary: Path, repo: Path, host: str, work: Path) -> tuple[float
         "RENOVATE_REPORT_TYPE": "file",
         "RENOVATE_REPORT_PATH": str(report),
         "RENOVATE_CONFIG_FILE": str(work / "renovate-config.json"),
-        "RENOVATE_BASE_DIR": str(work / "renovate-base"),
+        "RENOVATE_BASE_DIR": str(work / base),  # a fresh one per run: a cold package cache
         "LOG_LEVEL": "warn",
     }
     start = time.perf_counter()
@@ -216,6 +222,7 @@ def main() -> None:
     parser.add_argument("--refs", type=int, default=500)
     parser.add_argument("--repos", type=int, default=200)
     parser.add_argument("--tags", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3, help="timed runs of each tool")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="fluxbot-bench-") as tmp:
@@ -239,23 +246,43 @@ def main() -> None:
                     cwd=repo,
                     check=True,
                 )
-            flux_s, plan = run_fluxbot(repo, registry.host)
-            reno_s, report = run_renovate(binary, repo, registry.host, work)
+            # untimed warm-up: the registry's storage and Python's bytecode cache, for both tools
+            run_fluxbot(repo, registry.host)
+            flux_times: list[float] = []
+            reno_times: list[float] = []
+            for i in range(args.rounds):
+                flux_s, plan = run_fluxbot(repo, registry.host)
+                flux_times.append(flux_s)
+                load_f = os.getloadavg()[0]
+                reno_s, report = run_renovate(binary, repo, registry.host, work, f"rb-{i}")
+                reno_times.append(reno_s)
+                print(
+                    f"round {i + 1}: fluxbot {flux_s:6.2f} s (load {load_f:.1f}), "
+                    f"renovate {reno_s:6.2f} s (load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
+                shutil.rmtree(work / f"rb-{i}", ignore_errors=True)
         finally:
             registry.close()
-        shutil.rmtree(work / "renovate-base", ignore_errors=True)
 
     flux = fluxbot_updates(plan)
     reno = renovate_updates(report)
+    flux_s, reno_s = statistics.median(flux_times), statistics.median(reno_times)
     print(
-        f"fluxbot plan : {flux_s:7.2f} s wall, {len(flux)} updates proposed, "
+        f"fluxbot plan : {flux_s:7.2f} s wall (median of {len(flux_times)}, min "
+        f"{min(flux_times):.2f}), {len(flux)} updates proposed, "
         f"{plan['refs_seen']} references seen, problems: {len(plan['problems'])}"
     )
     print(
-        f"renovate     : {reno_s:7.2f} s wall, {sum(1 for v in reno.values() if v)} updates "
+        f"renovate     : {reno_s:7.2f} s wall (median, min {min(reno_times):.2f}), "
+        f"{sum(1 for v in reno.values() if v)} updates "
         f"proposed, {len(reno)} image dependencies seen (docker datasource)"
     )
-    print(f"ratio        : Renovate / fluxbot = {reno_s / flux_s:.1f}x")
+    print(
+        f"ratio        : Renovate / fluxbot = {reno_s / flux_s:.1f}x (medians), "
+        f"{min(reno_times) / min(flux_times):.1f}x (best runs); load average now "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
+    )
     keys = {(f, i, o) for f, i, o in built["refs"]}
     same = diff = 0
     reasons: Counter[str] = Counter()
