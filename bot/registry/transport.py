@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import functools
+import os
 import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,6 +26,7 @@ from bot.registry.auth import Authenticator
 from bot.registry.credentials import Credentials
 from bot.registry.guard import Guard, host_port, pin_connections
 from bot.registry.protocol import parse_ratelimit, parse_retry_after
+from bot.registry.tls import verifying_context
 
 __all__ = ["Response", "Retry", "Stats", "Transport"]
 
@@ -84,12 +86,12 @@ class _TooLarge(Exception):
 
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
-    """The verifying TLS context, built once per process (loading CA files costs ~50 ms).
+    """The verifying TLS context, one per process; CA certificates load at the first handshake.
 
     Honours ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as httpx does; proxies from the environment
     (``HTTPS_PROXY``, ``NO_PROXY``) stay httpx's business too.
     """
-    return httpx.create_ssl_context(trust_env=True)
+    return verifying_context(os.environ)
 
 
 class _HostLimiter:
