@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import AuthError, ConfigError, RegistryError, UnsafeURLError
-from bot.registry import Credentials, RegistryClient
+from bot.registry import Credentials, MemoryTagCache, RegistryClient
 from bot.registry.client import compile_exclusion
 from bot.registry.protocol import ACCEPT, OCI_MANIFEST
 
@@ -287,6 +287,36 @@ async def test_concurrent_callers_share_one_fetch_and_its_failure() -> None:
         )
     assert calls == 1
     assert all(isinstance(r, RegistryError) and "HTTP 403" in str(r) for r in results)
+
+
+async def test_one_tags_fetch_per_repository_whatever_the_spelling() -> None:
+    time = FakeTime()
+    paths: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        await asyncio.sleep(0.01)
+        return httpx.Response(200, json={"tags": ["1.25", "1.25.sig", "latest"]})
+
+    spellings = [
+        "nginx",
+        "nginx:1.25",
+        "docker.io/nginx",
+        "docker.io/library/nginx:1.24",
+        "index.docker.io/library/nginx@sha256:" + "a" * 64,
+        "registry-1.docker.io/library/nginx",
+    ]
+    cache = MemoryTagCache(ttl=300, clock=time.clock)
+    async with client(httpx.MockTransport(handler), cache=cache) as c:
+        first = await asyncio.gather(*(c.tags(s) for s in spellings))
+        assert first == [["1.25", "latest"]] * len(spellings)
+        assert await c.tags("nginx", exclusion=[]) == ["1.25", "1.25.sig", "latest"]
+        assert await c.tags("nginx", exclusion=["^latest$"]) == ["1.25", "1.25.sig"]
+        assert paths.count("/v2/library/nginx/tags/list") == 1
+        assert c.stats.requests["tags"] == 1
+        time.now += 301  # the cache entry expires: the next scan asks again, once
+        await asyncio.gather(*(c.tags(s) for s in spellings))
+        assert paths.count("/v2/library/nginx/tags/list") == 2
 
 
 async def test_token_refused_is_auth_error() -> None:
