@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,7 @@ def main() -> int:
         host, realm, refs, conc = args.client
         print(json.dumps(asyncio.run(scan(host, realm, repos, int(refs), int(conc)))))
         return 0
+    print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     with tempfile.TemporaryDirectory() as tmp, start_registry(Path(tmp), args.mode) as reg:
         server = reg.token_server
         tags = [f"1.{i // 10}.{i % 10}" for i in range(args.tags)]
@@ -88,6 +90,7 @@ def main() -> int:
                 scopes = Counter(scope for scope, _ in server.scopes[before:])
                 print(f"  token server: {sum(scopes.values())} tokens for {len(scopes)} scopes, "
                       f"max per scope {max(scopes.values())}")  # fmt: skip
+    print("load average at end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     return 0
 
 
