@@ -4,7 +4,10 @@ Reads what the runner gives a Docker action — ``INPUT_*`` variables (``token``
 ``private-key``, ``config``, ``mode``, ``dry-run``), ``GITHUB_EVENT_NAME``, ``GITHUB_EVENT_PATH``,
 ``GITHUB_REPOSITORY``, ``GITHUB_API_URL`` — runs the same jobs as the App server inline, and writes
 the ``updates`` and ``pull-requests`` outputs to ``GITHUB_OUTPUT`` and a markdown summary to
-``GITHUB_STEP_SUMMARY``.
+``GITHUB_STEP_SUMMARY``. ``diff`` appends the whole (uncapped) Flux diff to the summary, kept under
+its 1 MiB limit, and the PR comment's truncation note points there; ``reconcile`` reports the
+rollout (state, description, per Kustomization) in the summary and the ``rollout`` output, and
+fails the step when the rollout failed or timed out.
 
 Modes: ``update`` (plan and ensure PRs), ``diff`` (flux-diff preview of the PR), ``commands``
 (a PR comment command), ``reconcile`` (a merged PR). ``auto`` routes by the event:
@@ -44,6 +47,9 @@ _MODE_JOB = {
     "reconcile": JobKind.RECONCILE,
 }
 _TIMER_EVENTS = ("schedule", "workflow_dispatch", "repository_dispatch")
+SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub keeps of one step's job summary
+FULL_DIFF_IN_SUMMARY = "the full diff is in the job summary of this workflow run"
+_ROLLOUT_FAILED = ("failure", "error")
 
 
 def inputs(env: Mapping[str, str]) -> dict[str, str]:
@@ -87,17 +93,28 @@ class Outcome:
     pull_requests: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    previews: list[Any] = field(default_factory=list)  # bot.flux.diff.PreviewDiff
+    rollouts: list[dict[str, Any]] = field(default_factory=list)  # RolloutReport.to_json()
 
     @property
     def failed(self) -> bool:
+        if any(r.get("state") in _ROLLOUT_FAILED for r in self.rollouts):
+            return True
         return any(outcome == "error" for _kind, outcome in self.jobs)
 
 
 def collect(outcome: Outcome, kind: JobKind, result: Any) -> None:
-    """Fold one job's result (an ``UpdateReport`` for updates) into the outcome."""
+    """Fold one job's result (an ``UpdateReport``, a ``PreviewDiff``, a ``RolloutReport``) into
+    the outcome."""
+    if kind is JobKind.PREVIEW and result is not None and hasattr(result, "kustomizations"):
+        outcome.previews.append(result)
+        return
     if result is None or not hasattr(result, "to_json"):
         return
     data = result.to_json()
+    if kind is JobKind.RECONCILE and isinstance(data, dict):
+        outcome.rollouts.append(data)
+        return
     if kind is JobKind.UPDATE and isinstance(data, dict):
         outcome.updates.extend(data.get("updates") or [])
         outcome.problems.extend(str(p) for p in data.get("problems") or [])
@@ -202,12 +219,23 @@ async def run(env: Mapping[str, str]) -> Outcome:
         forge: Any = ConfigAlias(github, config) if config and config != ".fluxbot.yaml" else github
         for job in jobs:
             ctx = Context(forge=forge, registry=registry, settings=settings)
+            if job.kind is JobKind.PREVIEW:  # the whole diff goes to the job summary
+                ctx.extra.update(full_diff=FULL_DIFF_IN_SUMMARY, preview_options=_uncapped())
             result_outcome, result = await run_job_result(job, ctx)
             outcome.jobs.append((job.kind, result_outcome))
             if result_outcome == "unavailable":
                 outcome.notes.append(f"mode `{job.kind.value}` is not available in this version.")
             collect(outcome, job.kind, result)
     return outcome
+
+
+def _uncapped() -> Any:
+    """Preview options whose object diffs are not cut short (the job summary has room; a block
+    too large for the PR comment is left out there, with a note pointing at the summary)."""
+    from bot.flux.diff import DiffOptions
+    from bot.jobs.preview import PreviewOptions
+
+    return PreviewOptions(diff=DiffOptions(max_object_diff=SUMMARY_LIMIT))
 
 
 def summary(outcome: Outcome, dry_run: bool) -> str:
@@ -231,9 +259,50 @@ def summary(outcome: Outcome, dry_run: bool) -> str:
             ref = f"[#{pr['number']}]({pr['url']})" if pr["number"] else pr["title"]
             action = pr["action"] + (f" ({pr['reason']})" if pr["reason"] else "")
             lines.append(f"| {ref} | `{pr['branch']}` | {action} |")
+    for rollout in outcome.rollouts:
+        lines += ["", *rollout_lines(rollout)]
     if outcome.problems:
         lines += ["", "**Problems**", ""] + [f"- {p}" for p in outcome.problems]
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    for preview in outcome.previews:
+        text += "\n" + preview_markdown(preview, SUMMARY_LIMIT - len(text.encode()) - 1) + "\n"
+    return text
+
+
+def rollout_lines(rollout: Mapping[str, Any]) -> list[str]:
+    """The rollout of one reconcile: its state and description, a row per Kustomization."""
+    icon = {"success": "✅", "failure": "❌", "error": "⏱️"}.get(str(rollout.get("state")), "⏳")
+    lines = [f"### Rollout {icon} `{rollout.get('state')}`: {_cell(rollout.get('description'))}"]
+    if rollout.get("merge_sha"):
+        pr = f" (#{rollout['pr']})" if rollout.get("pr") else ""
+        lines += ["", f"Merge commit `{rollout['merge_sha']}`{pr}"]
+    rows = rollout.get("kustomizations") or []
+    if rows:
+        lines += ["", "| Kustomization | Result | Message |", "| --- | --- | --- |"]
+        for row in rows:
+            lines.append(
+                f"| `{row.get('kustomization')}` | {row.get('result')} "
+                f"| {_cell(row.get('message'))} |"
+            )
+    return lines
+
+
+def _cell(value: Any) -> str:
+    return " ".join(str(value or "").split()).replace("|", "\\|")
+
+
+def preview_markdown(preview: Any, max_bytes: int) -> str:
+    """The whole Flux diff for the job summary, at most ``max_bytes`` UTF-8 bytes."""
+    from bot.render import FULL_DIFF_HINT, diff_markdown
+
+    budget = max(max_bytes, 0)
+    for _ in range(4):  # characters → bytes: shrink until the encoded text fits
+        text = str(diff_markdown(preview, max_chars=budget, full_diff=FULL_DIFF_HINT))
+        size = len(text.encode())
+        if size <= max_bytes:
+            return text
+        budget = max(0, budget - (size - max_bytes) - 1024)
+    return text.encode()[: max(max_bytes, 0)].decode(errors="ignore")
 
 
 def write_outputs(path: str, values: Mapping[str, str]) -> None:
@@ -255,6 +324,12 @@ def main(env: Mapping[str, str] | None = None) -> int:
     except BotError as exc:
         print(f"::error::fluxbot: {exc}", file=sys.stderr)
         return 1
+    return report(outcome, env)
+
+
+def report(outcome: Outcome, env: Mapping[str, str]) -> int:
+    """Write the summary and outputs, annotate problems; the exit code (1: a job or the rollout
+    failed, or the files could not be written)."""
     dry = truthy(inputs(env).get("dry-run"))
     text = summary(outcome, dry)
     try:
@@ -269,6 +344,11 @@ def main(env: Mapping[str, str] | None = None) -> int:
                 {
                     "updates": json.dumps(outcome.updates, sort_keys=True),
                     "pull-requests": json.dumps(outcome.pull_requests, sort_keys=True),
+                    **(
+                        {"rollout": json.dumps(outcome.rollouts[-1], sort_keys=True)}
+                        if outcome.rollouts
+                        else {}
+                    ),
                 },
             )
     except OSError as exc:  # e.g. a self-hosted runner whose files uid 1001 cannot write
@@ -281,6 +361,10 @@ def main(env: Mapping[str, str] | None = None) -> int:
         return 1
     for problem in outcome.problems:
         print(f"::warning::{problem}", file=sys.stderr)
+    for rollout in outcome.rollouts:
+        if rollout.get("state") in _ROLLOUT_FAILED:
+            state, description = rollout["state"], rollout.get("description")
+            print(f"::error::fluxbot: rollout {state}: {description}", file=sys.stderr)
     return 1 if outcome.failed else 0
 
 

@@ -61,7 +61,9 @@ async def run_preview_job(ctx: Context, event: Event) -> Any:
     generator inputs) and honours the ``diff:`` config. The base side is the merge base of the
     base branch and the head (when the forge can tell), so commits that landed on the base after
     the PR branched do not show up reversed. ``ctx.extra["full_diff"]`` ends the truncation note
-    (where the whole diff is: the Action says "the job summary"). Returns the ``PreviewDiff``.
+    (where the whole diff is: the Action says "the job summary") and
+    ``ctx.extra["preview_options"]`` replaces the default ``PreviewOptions``. Returns the
+    ``PreviewDiff``.
     """
     post_preview = _load("bot.jobs.preview", "post_preview")
     if event.pr_number is None:
@@ -72,6 +74,8 @@ async def run_preview_job(ctx: Context, event: Event) -> Any:
     extra: dict[str, Any] = {}
     if ctx.extra.get("full_diff"):
         extra["full_diff"] = str(ctx.extra["full_diff"])
+    if ctx.extra.get("preview_options") is not None:  # a PreviewOptions (the Action's caps)
+        extra["options"] = ctx.extra["preview_options"]
     return await post_preview(ctx.forge, event.pr_number, base_ref, head_ref, **extra)
 
 

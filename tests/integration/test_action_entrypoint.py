@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 
 from tests.integration.test_github_e2e import DEPLOY, FLUX, REPO_NAME
+from tests.support.github_fake_state import Pull
 from tests.support.github_fixtures import GITHUB_TEST_TOKEN
-from tests.support.paths import REPO
+from tests.support.paths import IN_CI, REPO
 
 
 @pytest.fixture
@@ -288,3 +289,61 @@ def test_app_mode_knows_its_own_login_and_ignores_its_own_events(
     assert proc.returncode == 0, proc.stderr
     assert "`update`: ok" in summary, summary
     assert fake.pulls(REPO_NAME)[0]["user"]["login"] == "acme-fluxbot[bot]"
+
+
+def _big_configmap(value: str, keys: int) -> str:
+    data = "".join(f"  key{i:03}: {value}{i}\n" for i in range(keys))
+    meta = "metadata: {name: big, namespace: default}"
+    return f"apiVersion: v1\nkind: ConfigMap\n{meta}\ndata:\n{data}"
+
+
+def test_diff_mode_puts_the_whole_diff_in_the_job_summary(
+    tmp_path: Path, github_fake: Any, registry: Any, webhook_examples: dict[str, Any]
+) -> None:
+    """``mode: diff``: the comment is capped (its truncation note points at the job summary),
+    the summary holds the whole diff, and never more than GitHub's 1 MiB."""
+    from tests.integration.test_github_preview import GITREPO, KS
+
+    if shutil.which("kubectl") is None:
+        (pytest.fail if IN_CI else pytest.skip)("kubectl is not installed")
+    fake = github_fake
+    fake.create_repo(
+        REPO_NAME,
+        {
+            "clusters/prod/flux-system/gotk-sync.yaml": GITREPO + "---\n" + KS,
+            "apps/kustomization.yaml": "resources: [cm.yaml]\n",
+            "apps/cm.yaml": _big_configmap("old-" + "a" * 900, 100),
+        },
+    )
+    fake.push(REPO_NAME, {"apps/cm.yaml": _big_configmap("new-" + "b" * 900, 100)}, "big")
+    huge = _big_configmap("é" * 4000, 200)  # 800,000 characters, 1.6 MB of UTF-8 per side
+    fake.push(REPO_NAME, {"apps/cm.yaml": huge}, "huge")
+    summaries = []
+    for number, branch in ((1, "big"), (2, "huge")):
+        fake.repos[REPO_NAME].pulls[number] = Pull(number, branch, "main", branch, "", "alice")
+        fake.repos[REPO_NAME].next_number = number + 1
+        payload = copy.deepcopy(
+            next(p for p in webhook_examples["pull_request"] if p["action"] == "opened")
+        )
+        payload["number"] = number
+        payload["repository"].update(full_name=REPO_NAME, default_branch="main")
+        payload["pull_request"].update(number=number)
+        payload["pull_request"]["head"].update(
+            ref=branch, sha=fake.branch_sha(REPO_NAME, branch), repo={"full_name": REPO_NAME}
+        )
+        payload["pull_request"]["base"]["ref"] = "main"
+        payload.pop("installation", None)
+        proc, _outputs, summary = run_action(
+            tmp_path, fake, registry, "pull_request", payload, token=GITHUB_TEST_TOKEN, mode="diff"
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "`preview`: ok" in summary, summary
+        (comment,) = fake.comments(REPO_NAME, number)
+        assert len(comment.body) <= 65_536
+        assert "the full diff is in the job summary of this workflow run" in comment.body
+        summaries.append(summary)
+    big, huge_summary = summaries
+    assert "new-" + "b" * 900 + "99" in big and "old-" + "a" * 900 + "99" in big  # all of it
+    assert "key099" not in fake.comments(REPO_NAME, 1)[0].body
+    assert len(huge_summary.encode()) <= 1024 * 1024  # GitHub's step summary limit
+    assert "Truncated" in huge_summary

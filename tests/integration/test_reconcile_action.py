@@ -13,6 +13,7 @@ from bot.forges.github import open_forge
 from bot.marker import ROLLOUT_MARKER, PRMarker
 from bot.model import Update
 from bot.settings import Settings
+from tests.integration.test_action_entrypoint import read_outputs
 from tests.integration.test_commands_github import push_payload
 from tests.support.github_fixtures import GITHUB_TEST_TOKEN
 from tests.support.kube_fake import Behaviour, KubeFake
@@ -83,3 +84,50 @@ async def test_push_in_reconcile_mode_reports_the_rollout_on_the_merged_pr(
     outcome = await action.run(env)
     assert [(k.value, o) for k, o in outcome.jobs] == [("reconcile", "ok")]
     assert len(kube_api.patches()) == 2
+
+
+async def test_a_failed_rollout_is_in_the_summary_and_outputs_and_fails_the_step(
+    github_fake: Any,
+    webhook_examples: dict[str, Any],
+    kube_api: KubeFake,
+    tmp_path: Path,
+    capsys: Any,
+) -> None:
+    message = "Deployment/default/web dry-run failed: spec.replicas: Invalid value: -1"
+    kube_api.add_kustomization("flux-system", "apps", Behaviour("failed", after=1, message=message))
+    number, sha = await merged(github_fake)
+    kube_api.push(sha)
+    payload = push_payload(webhook_examples)
+    payload.update(after=sha)
+    payload["commits"] = [{"added": [], "modified": [DEPLOY], "removed": []}]
+    env = env_for(github_fake, tmp_path, payload, kube_api.kubeconfig(tmp_path / "kubeconfig"))
+    output, summary = tmp_path / "output.txt", tmp_path / "summary.md"
+    env.update(GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary))
+    outcome = await action.run(env)
+    assert [(k.value, o) for k, o in outcome.jobs] == [("reconcile", "ok")]
+    assert action.report(outcome, env) == 1  # the job ran fine; the rollout failed
+    text = summary.read_text("utf-8")
+    assert "Rollout ❌ `failure`" in text and f"Merge commit `{sha}` (#{number})" in text
+    assert "| `flux-system/apps` | failed |" in text and message in text
+    rollout = json.loads(read_outputs(output)["rollout"])
+    assert rollout["state"] == "failure" and rollout["merge_sha"] == sha
+    assert rollout["kustomizations"] == [
+        {"kustomization": "flux-system/apps", "result": "failed", "message": message}
+    ]
+    assert "::error::fluxbot: rollout failure" in capsys.readouterr().err
+
+
+async def test_a_successful_rollout_passes_the_step(
+    github_fake: Any, webhook_examples: dict[str, Any], kube_api: KubeFake, tmp_path: Path
+) -> None:
+    kube_api.add_kustomization("flux-system", "apps", Behaviour("ready", after=1))
+    _number, sha = await merged(github_fake)
+    kube_api.push(sha)
+    payload = push_payload(webhook_examples)
+    payload.update(after=sha)
+    env = env_for(github_fake, tmp_path, payload, kube_api.kubeconfig(tmp_path / "kubeconfig"))
+    output, summary = tmp_path / "output.txt", tmp_path / "summary.md"
+    env.update(GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary))
+    assert action.report(await action.run(env), env) == 0
+    assert "Rollout ✅ `success`" in summary.read_text("utf-8")
+    assert json.loads(read_outputs(output)["rollout"])["state"] == "success"
