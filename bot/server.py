@@ -127,7 +127,8 @@ def build_app(
     """The application; ``execute``/``registry``/``sources`` are seams for tests and workers.
 
     The scheduler re-plans every repository of the GitHub App; in token mode (no App to list
-    installations) it re-plans ``repositories`` (``FLUXBOT_GITHUB_REPOSITORIES``)."""
+    installations) it re-plans ``repositories`` (``FLUXBOT_GITHUB_REPOSITORIES``); and the GitLab
+    projects of ``FLUXBOT_GITLAB_PROJECTS``."""
     app = web.Application(client_max_size=settings.max_body_bytes + 1024)
     metrics = Metrics()
     own_store = None
@@ -208,17 +209,23 @@ def build_app(
 
 
 def _default_sources(settings: Settings, repositories: Sequence[str]) -> list[RepoSource]:
+    """GitHub: the App's installations, or ``repositories`` in token mode; GitLab: the projects
+    of ``FLUXBOT_GITLAB_PROJECTS`` (GitLab has no installations to list)."""
     from bot.forges.github_auth import app_repositories, token_repositories
+    from bot.forges.gitlab_schedule import gitlab_projects
 
+    sources: list[RepoSource] = []
     if settings.github_app_id and settings.github_private_key:
         if repositories:
             _log.warning("server.repositories_ignored", reason="the App's installations are used")
-        return [app_repositories(settings)]
-    if settings.github_token and repositories:
-        return [token_repositories(settings, repositories)]
-    if settings.github_token:
+        sources.append(app_repositories(settings))
+    elif settings.github_token and repositories:
+        sources.append(token_repositories(settings, repositories))
+    elif settings.github_token:
         _log.warning("server.nothing_to_schedule", hint="set FLUXBOT_GITHUB_REPOSITORIES")
-    return []
+    if settings.gitlab_projects:
+        sources.append(gitlab_projects(settings))
+    return sources
 
 
 def _stop_accepting(rt: Runtime) -> Callable[[web.Application], Awaitable[None]]:
