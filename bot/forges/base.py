@@ -77,8 +77,10 @@ class Forge(Protocol):
         body: str,
         labels: Sequence[str] = (),
         reviewers: Sequence[str] = (),
+        assignees: Sequence[str] = (),
     ) -> tuple[PullRequest, bool]:
-        """The open PR from ``branch`` with this title/body/labels; (pr, created?)."""
+        """The open PR from ``branch`` with this title/body/labels; (pr, created?). Reviewers
+        and ``assignees`` (``pr.assignees`` of the config) are asked for when it is created."""
         ...
 
     async def close_pr(self, number: int, comment: str | None = None) -> None:

@@ -384,6 +384,7 @@ class LocalForge(PRFiles):
         body: str,
         labels: Sequence[str] = (),
         reviewers: Sequence[str] = (),
+        assignees: Sequence[str] = (),
     ) -> tuple[PullRequest, bool]:
         async with self._lock:
             existing = [d for d in self._load_all() if d["branch"] == branch]
@@ -409,6 +410,7 @@ class LocalForge(PRFiles):
                 state=PRState.OPEN.value,
                 labels=list(labels),
                 reviewers=list(reviewers),
+                assignees=list(assignees),
             )
             if changed:
                 self._save(data)

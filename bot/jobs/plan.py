@@ -64,6 +64,7 @@ class PrOptions:
 
     labels: tuple[str, ...] = ()
     reviewers: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
     commit: str | None = None
     title: str | None = None
     max_open: int = 0  # 0: no limit
@@ -122,6 +123,7 @@ def pr_options(config: Any) -> PrOptions:
     return PrOptions(
         labels=tuple(getattr(pr, "labels", ()) or ()),
         reviewers=tuple(getattr(pr, "reviewers", ()) or ()),
+        assignees=tuple(getattr(pr, "assignees", ()) or ()),
         commit=getattr(pr, "commit_message", None) or None,
         title=getattr(pr, "title", None) or None,
         max_open=int(getattr(pr, "max_open", 0) or 0),

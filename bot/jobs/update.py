@@ -167,7 +167,13 @@ async def run_update(ctx: Context) -> UpdateReport:
                 group.branch, base_sha, group.file_map, commit_message(group, options.commit)
             )
             pr, created = await forge.ensure_pr(
-                group.branch, base, title, body, options.labels, options.reviewers
+                group.branch,
+                base,
+                title,
+                body,
+                options.labels,
+                options.reviewers,
+                assignees=options.assignees,
             )
         except BotError as exc:
             report.problems.append(f"{group.branch}: {exc}")

@@ -126,6 +126,7 @@ class MemoryForge:
         body: str,
         labels: Sequence[str] = (),
         reviewers: Sequence[str] = (),
+        assignees: Sequence[str] = (),
     ) -> tuple[PullRequest, bool]:
         head = self.branches.get(branch, "")
         for pr in self.prs.values():
