@@ -41,7 +41,8 @@ def registry_options(func: F) -> F:
             "insecure",
             multiple=True,
             metavar="HOST[:PORT]",
-            help="Allow plain HTTP and private/loopback addresses for this registry (repeatable; "
+            help="Allow plain HTTP and private/loopback addresses for this registry; "
+            "https://HOST[:PORT] allows private addresses but keeps verified HTTPS (repeatable; "
             "also FLUXBOT_INSECURE_REGISTRIES, comma separated).",
         ),
         click.option(

@@ -2,7 +2,9 @@
 
 By default only ``https`` to public addresses. Hosts named as insecure (``--insecure-registry``,
 ``FLUXBOT_INSECURE_REGISTRIES``; the entry point passes them in) may use plain HTTP and loopback,
-private or link-local addresses. Applies to registry URLs, token realms and redirects alike::
+private or link-local addresses; named as ``https://HOST[:PORT]`` they may use private addresses
+but keep verified HTTPS (an on-premises Harbor). Applies to registry URLs, token realms and
+redirects alike::
 
     guard = Guard(["127.0.0.1:5000"])
     await guard.check("http://127.0.0.1:5000/v2/")   # ok
@@ -51,15 +53,27 @@ class Guard:
     """Checks URLs against the insecure allow-list; resolves host names to catch private DNS."""
 
     def __init__(self, insecure: Iterable[str] = (), resolve: bool = True) -> None:
-        self.insecure = frozenset(h.strip().lower() for h in insecure if h.strip())
+        entries = [h.strip().lower().rstrip("/") for h in insecure if h.strip()]
+        #: hosts allowed plain HTTP and private addresses (``HOST[:PORT]`` or ``http://HOST``)
+        self.insecure = frozenset(e.removeprefix("http://") for e in entries if "https://" not in e)
+        #: hosts allowed private addresses over verified HTTPS (``https://HOST[:PORT]``)
+        self.private_tls = frozenset(e[len("https://") :] for e in entries if "https://" in e)
         self._resolve = resolve
         self._public: dict[str, bool] = {}
 
-    def is_insecure(self, host: str) -> bool:
-        """True if ``host[:port]`` (or the bare host, for any port) is allowed to be insecure."""
+    @staticmethod
+    def _named(host: str, names: frozenset[str]) -> bool:
         host = host.lower()
         bare = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        return host in self.insecure or bare in self.insecure
+        return host in names or bare in names
+
+    def is_insecure(self, host: str) -> bool:
+        """True if ``host[:port]`` (or the bare host, for any port) is allowed to be insecure."""
+        return self._named(host, self.insecure)
+
+    def may_be_private(self, host: str) -> bool:
+        """True if ``host[:port]`` may resolve to a loopback, private or link-local address."""
+        return self.is_insecure(host) or self._named(host, self.private_tls)
 
     def scheme(self, host: str) -> str:
         """URL scheme for a registry host: plain HTTP only for insecure hosts."""
@@ -79,10 +93,12 @@ class Guard:
             raise UnsafeURLError(
                 f"refusing plain HTTP to {host} (allow it with --insecure-registry {host})"
             )
+        if self._named(host, self.private_tls):
+            return
         if not await self._public_host(parts.hostname):
             raise UnsafeURLError(
                 f"refusing {host}: it resolves to a loopback, private or link-local address "
-                f"(allow it with --insecure-registry {host})"
+                f"(allow it with --insecure-registry https://{host}, or {host} for plain HTTP)"
             )
 
     async def _public_host(self, hostname: str) -> bool:
@@ -130,7 +146,7 @@ class PeerCheckingBackend(httpcore.AsyncNetworkBackend):
             host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
         )
         name = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        if self._guard.is_insecure(name):
+        if self._guard.may_be_private(name):
             return stream
         peer = stream.get_extra_info("server_addr")
         address = str(peer[0]) if isinstance(peer, tuple) and peer else "an unknown address"
@@ -142,7 +158,7 @@ class PeerCheckingBackend(httpcore.AsyncNetworkBackend):
             await stream.aclose()
             raise UnsafeURLError(
                 f"refusing {name}: the connection reached {address}, a loopback, private or "
-                f"link-local address (allow it with --insecure-registry {name})"
+                f"link-local address (allow it with --insecure-registry https://{name})"
             )
         return stream
 

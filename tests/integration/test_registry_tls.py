@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from bot.errors import RegistryError, UnsafeURLError
 from bot.registry import RegistryClient
 from bot.registry.tls import LazyTrustContext, verifying_context
 from bot.registry.transport import _tls_context
@@ -66,8 +67,12 @@ async def tls_server(
     async def v2(request: web.Request) -> web.Response:
         return web.json_response({})
 
+    async def tags(request: web.Request) -> web.Response:
+        return web.json_response({"name": "team/app", "tags": ["1.0.0"]})
+
     app = web.Application()
     app.router.add_get("/v2/", v2)
+    app.router.add_get("/v2/team/app/tags/list", tags)
     server = await aiohttp_server(app, host="127.0.0.1", ssl=server_ctx)
     return f"https://127.0.0.1:{server.port}", tmp_path / "ca.pem"
 
@@ -98,3 +103,25 @@ async def test_untrusted_or_misnamed_certificates_fail(tls_server: tuple[str, Pa
 async def test_registry_client_uses_the_lazy_context() -> None:
     async with RegistryClient():
         assert isinstance(_tls_context(), LazyTrustContext)
+
+
+async def test_https_insecure_entry_reaches_a_private_tls_registry(
+    tls_server: tuple[str, Path],
+) -> None:
+    """``--insecure-registry https://HOST:PORT``: loopback allowed, HTTPS and verification kept."""
+    url, ca_file = tls_server
+    host = url.removeprefix("https://")
+    trusted = verifying_context({"SSL_CERT_FILE": str(ca_file)})
+    async with RegistryClient(
+        insecure=[f"https://{host}"], transport=httpx.AsyncHTTPTransport(verify=trusted)
+    ) as client:
+        assert await client.tags(f"{host}/team/app") == ["1.0.0"]
+    async with RegistryClient(transport=httpx.AsyncHTTPTransport(verify=trusted)) as client:
+        with pytest.raises(UnsafeURLError, match="loopback, private or link-local"):
+            await client.tags(f"{host}/team/app")
+    async with RegistryClient(insecure=[host]) as client:  # plain HTTP to a TLS server
+        with pytest.raises(RegistryError):
+            await client.tags(f"{host}/team/app")
+    async with RegistryClient(insecure=[f"https://{host}"]) as client:  # CA not trusted
+        with pytest.raises(RegistryError, match="TLS failed"):
+            await client.tags(f"{host}/team/app")

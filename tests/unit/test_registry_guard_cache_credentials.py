@@ -53,6 +53,22 @@ async def test_guard_allows_public_https_and_named_insecure_hosts() -> None:
     assert is_public_ip("2606:4700::1111")
 
 
+async def test_https_entries_allow_private_addresses_but_keep_tls() -> None:
+    guard = Guard(["https://harbor.lan", "HTTPS://10.0.0.5:8443/", "http://plain.lan"])
+    await guard.check("https://harbor.lan/v2/")  # named: no DNS look-up needed
+    await guard.check("https://10.0.0.5:8443/v2/")
+    await guard.check("http://plain.lan/v2/")  # http:// is the same as a bare host
+    for url in ("http://harbor.lan/v2/", "http://10.0.0.5:8443/v2/"):
+        with pytest.raises(UnsafeURLError, match="refusing plain HTTP"):
+            await guard.check(url)
+    with pytest.raises(UnsafeURLError, match=r"--insecure-registry https://10\.0\.0\.5:9000"):
+        await guard.check("https://10.0.0.5:9000/v2/")  # another port: not named
+    assert guard.scheme("harbor.lan") == guard.scheme("10.0.0.5:8443") == "https"
+    assert guard.scheme("plain.lan") == "http"
+    assert guard.may_be_private("harbor.lan:443") and not guard.may_be_private("ghcr.io")
+    assert not guard.is_insecure("harbor.lan")
+
+
 def test_memory_cache_ttl() -> None:
     now = [0.0]
     cache = MemoryTagCache(ttl=10, clock=lambda: now[0])
