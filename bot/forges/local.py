@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.errors import ForgeError
-from bot.forges.base import is_yaml
+from bot.forges.base import MAX_PR_PATHS, is_yaml
 from bot.forges.local_prs import PRFiles
 from bot.model import BRANCH_PREFIX, PRState, PullRequest
 
@@ -417,6 +417,43 @@ class LocalForge(PRFiles):
             self._publish(data, created, changed)
             # just ensured on the base: open, not merged (skips the merged-branches lookup)
             return await self._to_pr(data, merged={base: set()}), created
+
+    # ------------------------------------------------------------------ history (ForgeHistory)
+
+    async def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """``git merge-base --is-ancestor``; an unknown commit is a ForgeError."""
+        a, d = await self._resolve(ancestor), await self._resolve(descendant)
+        res = await _git(self.path, "merge-base", "--is-ancestor", a, d, check=False)
+        if res.returncode not in (0, 1):
+            raise ForgeError(f"git merge-base --is-ancestor failed ({res.returncode})")
+        return res.returncode == 0
+
+    async def merge_base(self, a: str, b: str) -> str:
+        ours, theirs = await self._resolve(a), await self._resolve(b)
+        res = await _git(self.path, "merge-base", ours, theirs, check=False)
+        sha = res.stdout.decode().strip()
+        if res.returncode != 0 or not sha:
+            raise ForgeError(f"no common ancestor of {a} and {b}")
+        return sha
+
+    async def pr_paths(self, number: int) -> list[str]:
+        """``git diff --name-only`` of the PR's head against its merge base with the base (both
+        names of a rename). Once merged (the base contains the head), the head against its first
+        parent: exact for fluxbot's one-commit branches. A deleted branch has no paths."""
+        data = self._data(number)
+        head = await self.branch_sha(str(data["branch"]))
+        base = await self.branch_sha(str(data["base"]))
+        if head is None or base is None:
+            return []
+        start: str | None = await self.merge_base(base, head)
+        if start == head:
+            parent = await _git(self.path, "rev-parse", "--verify", "-q", f"{head}^1", check=False)
+            start = parent.stdout.decode().strip() if parent.returncode == 0 else None
+        if not start:
+            return []
+        res = await _git(self.path, "diff", "--name-only", "-z", "--no-renames", start, head)
+        names = (n.decode("utf-8", "surrogateescape") for n in res.stdout.split(b"\0") if n)
+        return sorted(names)[:MAX_PR_PATHS]
 
 
 __all__ = ["LocalForge"]

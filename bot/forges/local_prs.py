@@ -130,6 +130,26 @@ class PRFiles:
         data.setdefault(sha, {})[context] = state.value
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+        texts = self._status_texts()  # kept apart: statuses.json keeps its format
+        texts.setdefault(sha, {})[context] = description
+        self._status_text_file.write_text(
+            json.dumps(texts, indent=2, sort_keys=True), encoding="utf-8"
+        )
+
+    @property
+    def _status_text_file(self) -> Path:
+        return self._git_dir / "fluxbot" / "status-descriptions.json"
+
+    def _status_texts(self) -> dict[str, dict[str, str]]:
+        file = self._status_text_file
+        texts: dict[str, dict[str, str]] = (
+            json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+        )
+        return texts
+
+    async def commit_status_details(self, sha: str) -> dict[str, tuple[StatusState, str]]:
+        texts = self._status_texts().get(sha, {})
+        return {c: (s, texts.get(c, "")) for c, s in (await self.commit_statuses(sha)).items()}
 
     async def commit_statuses(self, sha: str) -> dict[str, StatusState]:
         file = self._status_file

@@ -43,6 +43,8 @@ class MemoryForge:
     comments: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
     reactions: list[tuple[int, int, Reaction]] = field(default_factory=list)
     statuses: dict[str, dict[str, StatusState]] = field(default_factory=dict)
+    status_descriptions: dict[str, dict[str, str]] = field(default_factory=dict)
+    assignees: dict[int, tuple[str, ...]] = field(default_factory=dict)  # asked at creation
     calls: list[tuple[str, object]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -141,6 +143,7 @@ class MemoryForge:
         pr = PullRequest(number, branch, base, title, body, PRState.OPEN, head, None, "", "fluxbot")
         pr = replace(pr, labels=tuple(labels), url=f"memory://{self.repo}/pull/{number}")
         self.prs[number] = pr
+        self.assignees[number] = tuple(assignees)
         self.calls.append(("create_pr", number))
         return pr, True
 
@@ -181,6 +184,45 @@ class MemoryForge:
         self, sha: str, context: str, state: StatusState, description: str, url: str | None = None
     ) -> None:
         self.statuses.setdefault(sha, {})[context] = state
+        self.status_descriptions.setdefault(sha, {})[context] = description
 
     async def commit_statuses(self, sha: str) -> dict[str, StatusState]:
         return dict(self.statuses.get(sha, {}))
+
+
+class HistoryMemoryForge(MemoryForge):
+    """A MemoryForge with the :class:`~bot.forges.base.ForgeHistory` methods, as the GitHub,
+    GitLab and local forges have them (plain MemoryForge stays without, for the fallbacks)."""
+
+    def _ancestors(self, sha: str) -> list[str]:
+        if sha not in self.commits:
+            raise ForgeError(f"no commit {sha[:12]}")
+        out: list[str] = []
+        cur: str | None = sha
+        while cur is not None:
+            out.append(cur)
+            cur = self.commits[cur].parent
+        return out
+
+    async def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        self._ancestors(ancestor)
+        return ancestor in self._ancestors(descendant)
+
+    async def merge_base(self, a: str, b: str) -> str:
+        theirs = set(self._ancestors(self.branches.get(a, a)))
+        found = [c for c in self._ancestors(self.branches.get(b, b)) if c in theirs]
+        if not found:
+            raise ForgeError(f"no common ancestor of {a} and {b}")
+        return found[0]
+
+    async def pr_paths(self, number: int) -> list[str]:
+        """Files of the PR's head commit against its parent (fluxbot branches are one commit;
+        a merge copies the head's files onto the base)."""
+        pr = self.prs[number]
+        head = self.commits[pr.merge_sha or self.branches[pr.branch]]
+        base = self.commits[head.parent].files if head.parent else {}
+        return sorted(p for p in {*base, *head.files} if base.get(p) != head.files.get(p))
+
+    async def commit_status_details(self, sha: str) -> dict[str, tuple[StatusState, str]]:
+        texts = self.status_descriptions.get(sha, {})
+        return {c: (s, texts.get(c, "")) for c, s in self.statuses.get(sha, {}).items()}
