@@ -272,6 +272,7 @@ async def _resolve_sites(
     # many references share an image and a current tag: decide each combination once
     paths = chooser.path_sensitive
     decided: dict[tuple[str, str, str, str], tuple[str, str, str] | PolicyError] = {}
+    listed: dict[str, list[str]] = {}  # the exclusion list applied once per repository
     for site in sites:
         tags = fetched[site.fetch].tags
         if tags is None:
@@ -279,7 +280,9 @@ async def _resolve_sites(
         key = (site.fetch, site.image, site.tag, site.path if paths else "")
         if key not in decided:
             try:
-                kept = filter_tags(site.image, exclude_tags(tags, chooser.exclusion), ignores)
+                if site.fetch not in listed:
+                    listed[site.fetch] = exclude_tags(tags, chooser.exclusion)
+                kept = filter_tags(site.image, listed[site.fetch], ignores)
                 decided[key] = chooser.choose(site, kept)
             except PolicyError as exc:
                 decided[key] = exc
