@@ -125,8 +125,10 @@ class Forge(Protocol):
 class ForgeHistory(Protocol):
     """What a forge knows about commits and PR contents beyond :class:`Forge` (additive).
 
-    Implemented by the GitHub and GitLab adapters; jobs that use it look the methods up with
-    ``getattr`` so a forge without them (an older local or test forge) still works.
+    Implemented by the GitHub, GitLab and local adapters; jobs that use it look the methods up
+    with ``getattr`` so a forge without them (a test double) still works: the reconcile job then
+    reconciles every Kustomization and trusts only the branch head, the preview diffs against
+    the base branch's tip.
     """
 
     async def pr_paths(self, number: int) -> list[str]:
