@@ -84,3 +84,17 @@ def test_outputs_use_the_runners_multiline_form(tmp_path: Any) -> None:
     ]
     delimiters = [d for _n, d, _v in records]
     assert len(set(delimiters)) == 2 and not any(d in tricky for d in delimiters)
+
+
+def test_every_output_the_action_writes_is_declared_in_action_yml() -> None:
+    import re
+    from pathlib import Path
+
+    from ruamel.yaml import YAML
+
+    root = Path(__file__).resolve().parents[2]
+    declared = set(YAML(typ="safe").load((root / "action.yml").read_text())["outputs"])
+    source = (root / "bot" / "action.py").read_text()
+    written = set(re.findall(r'"([a-z-]+)": json\.dumps', source))
+    assert {"updates", "pull-requests", "rollout"} <= written
+    assert written <= declared
