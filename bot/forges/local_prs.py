@@ -14,6 +14,18 @@ from bot.forges.base import Reaction, StatusState
 from bot.model import PRState
 
 
+def write_atomic(file: Path, text: str) -> None:
+    """Write ``text`` to ``file`` through a temporary file and a rename: a failure or a crash
+    midway leaves the previous content, never half a file."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(f".{file.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(file)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 class PRFiles:
     """Mixin: everything about local PRs that needs no git command."""
 
@@ -39,11 +51,8 @@ class PRFiles:
         return sorted(out, key=lambda d: -int(d["number"]))
 
     def _save(self, data: dict[str, Any]) -> None:
-        self._prs_dir.mkdir(parents=True, exist_ok=True)
         file = self._prs_dir / f"{int(data['number'])}.json"
-        tmp = file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        tmp.replace(file)
+        write_atomic(file, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
     def _data(self, number: int) -> dict[str, Any]:
         file = self._prs_dir / f"{number}.json"
@@ -63,7 +72,7 @@ class PRFiles:
             self._output.mkdir(parents=True, exist_ok=True)
             file = self._pr_file(data["branch"])
             if not file.is_file() or file.read_text(encoding="utf-8") != text:
-                file.write_text(text, encoding="utf-8")
+                write_atomic(file, text)
         elif changed:
             verb = "opened" if created else "updated"
             rule = "─" * 72
@@ -128,13 +137,10 @@ class PRFiles:
             json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
         )
         data.setdefault(sha, {})[context] = state.value
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+        write_atomic(file, json.dumps(data, indent=2, sort_keys=True))
         texts = self._status_texts()  # kept apart: statuses.json keeps its format
         texts.setdefault(sha, {})[context] = description
-        self._status_text_file.write_text(
-            json.dumps(texts, indent=2, sort_keys=True), encoding="utf-8"
-        )
+        write_atomic(self._status_text_file, json.dumps(texts, indent=2, sort_keys=True))
 
     @property
     def _status_text_file(self) -> Path:

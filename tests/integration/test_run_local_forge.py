@@ -140,3 +140,39 @@ async def test_factory_routes_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="unknown forge"):
         async with open_forge("svn", "x", Settings()):
             pass
+
+
+async def test_a_failed_write_leaves_the_previous_files_whole(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.forges.base import StatusState
+
+    out = tmp_path / "out"
+    async with LocalForge.open(repo, output=out) as forge:
+        base = await forge.branch_sha("main")
+        assert base is not None
+        await forge.ensure_branch("fluxbot/a", base, {"app.yaml": "image: nginx:2\n"}, "m")
+        await forge.ensure_pr("fluxbot/a", "main", "T", "body")
+        await forge.set_status(base, "fluxbot/diff", StatusState.SUCCESS, "ok")
+        files = [p for p in [*out.iterdir(), *(repo / ".git/fluxbot").rglob("*")] if p.is_file()]
+        before = {p: p.read_bytes() for p in files}
+        assert len(before) >= 3  # the PR file, its text, the statuses
+
+        real = Path.write_text
+
+        def half_then_fail(self: Path, data: str, *args: object, **kwargs: object) -> int:
+            real(self, data[: len(data) // 2], encoding="utf-8")
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(Path, "write_text", half_then_fail)
+        with pytest.raises(OSError):
+            await forge.ensure_pr("fluxbot/a", "main", "T2", "a longer body than before")
+        with pytest.raises(OSError):
+            await forge.set_status(base, "fluxbot/diff", StatusState.FAILURE, "broken")
+        monkeypatch.undo()
+        after = {p: p.read_bytes() for p in before}
+        assert after == before  # every file whole, as it was
+        leftovers = [p.name for p in [*out.iterdir(), *(repo / ".git/fluxbot").rglob("*")]]
+        assert not [n for n in leftovers if n.endswith(".tmp")]
+        assert [p.title for p in await forge.list_prs()] == ["T"]
+        assert await forge.commit_statuses(base) == {"fluxbot/diff": StatusState.SUCCESS}
