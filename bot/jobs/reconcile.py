@@ -287,7 +287,10 @@ async def run_reconcile(ctx: Context, event: Event) -> RolloutReport | None:
         paths = sorted({u.path for u in marker.updates})
     pr_paths = getattr(forge, "pr_paths", None)  # optional: bot.forges.base.ForgeHistory
     if not paths and pr is not None and callable(pr_paths):
-        paths = sorted(await pr_paths(pr.number))
+        try:
+            paths = sorted(await pr_paths(pr.number))
+        except BotError as exc:  # not knowing the paths only widens what is reconciled
+            log.warning("reconcile.pr_paths_failed", repo=forge.repo, pr=pr.number, error=str(exc))
     kustomizations, sources = affected(graph, paths, branch)
     if not kustomizations:
         log.info("reconcile.nothing_affected", repo=forge.repo, sha=merge_sha)

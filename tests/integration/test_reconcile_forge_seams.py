@@ -150,3 +150,25 @@ async def test_a_human_pr_reconciles_only_what_it_changed_when_the_forge_lists_p
     )  # fmt: skip
     report2 = await run_reconcile(context(plain, kube_api, tmp_path), event2)
     assert report2 is not None and len(report2.kustomizations) == 3
+
+
+class BrokenPathsForge(MemoryForge):
+    """A forge whose changed-files listing fails (GitHub 5xx, a deleted PR...)."""
+
+    async def pr_paths(self, number: int) -> list[str]:
+        raise ForgeError("pulls/files answered 502")
+
+
+async def test_a_failing_paths_listing_reconciles_everything_instead_of_failing(
+    kube_api: KubeFake, tmp_path: Path
+) -> None:
+    for ks in ("apps", "infra", "flux-system"):
+        kube_api.add_kustomization("flux-system", ks, Behaviour("ready"))
+    forge, number, sha = await human_merge(BrokenPathsForge)
+    kube_api.push(sha)
+    event = Event(
+        forge="memory", kind=EventKind.PR_MERGED, repo="owner/repo", branch="main",
+        default_branch="main", pr_number=number, merge_sha=sha, actor="alice",
+    )  # fmt: skip
+    report = await run_reconcile(context(forge, kube_api, tmp_path), event)
+    assert report is not None and len(report.kustomizations) == 3
