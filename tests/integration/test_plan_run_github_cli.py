@@ -20,7 +20,7 @@ SEED = {
     "stefanprodan/podinfo": ["6.5.0", "6.6.0", "7.0.0"],
     "library/nginx": ["1.25.3-alpine", "1.27.3-alpine"],
     "library/busybox": ["1.36.0", "1.37.0"],
-    "example/api": ["1.4.0", "1.5.2", "2.0.0"],
+    "example/api": ["1.4.0", "1.5.2", "2.0.0"],  # the session registry: never add tags here
     "bitnami/redis": ["7.2.4", "7.4.1"],
 }
 
@@ -72,14 +72,20 @@ def test_run_github_cli_opens_updates_and_is_idempotent(
     assert again["opened"] == [] and len(again["unchanged"]) == 5
     assert {b: github_fake.branch_sha("acme/fleet", b) for b in pulls} == heads
 
-    registry.seed("example/api", ["1.6.0"])
+    # a newer target (the api rule now allows major 2; the session registry stays untouched)
+    config = files[".fluxbot.yaml"].replace('range: "^1.0"', 'range: ">=1.0.0"')
+    github_fake.push("acme/fleet", {".fluxbot.yaml": config}, message="allow api 2.x")
     third = runner.invoke(main, args)
     assert third.exit_code == 0, third.output
     moved = json.loads(third.stdout)
-    assert [a["branch"] for a in moved["updated"]] == ["fluxbot/ghcr.io-example-api"]
+    api_branch = "fluxbot/ghcr.io-example-api"
+    assert moved["opened"] == [] and api_branch in [a["branch"] for a in moved["updated"]]
+    assert github_fake.branch_sha("acme/fleet", api_branch) != heads[api_branch]
+    pulls = {p["head"]["ref"]: p for p in github_fake.pulls("acme/fleet")}
+    assert pulls[api_branch]["title"] == "chore(deps): update ghcr.io/example/api to 2.0.0"
     assert (
-        github_fake.branch_sha("acme/fleet", "fluxbot/ghcr.io-example-api")
-        != heads["fluxbot/ghcr.io-example-api"]
+        "newTag: 2.0.0"
+        in github_fake.files("acme/fleet", api_branch)["apps/api/kustomization.yaml"]
     )
     assert len(github_fake.pulls("acme/fleet")) == 5
 
