@@ -167,13 +167,11 @@ def settings_from(env: Mapping[str, str], given: Mapping[str, str]) -> Settings:
 
 
 @asynccontextmanager
-async def _registry(settings: Settings, env: Mapping[str, str]) -> AsyncIterator[Any]:
-    from bot.registry import Credentials, RegistryClient
+async def _registry(settings: Settings) -> AsyncIterator[Any]:
+    """The registry client every entry point builds (:mod:`bot.registry.factory`)."""
+    from bot.registry.factory import client_from_settings
 
-    docker = env.get("DOCKER_CONFIG") or str(Path(env.get("HOME", "/root")) / ".docker")
-    creds = Credentials.load(docker_config=Path(docker) / "config.json")
-    insecure = (*settings.insecure_registries, *(m for _, m in settings.registry_mirrors))
-    async with RegistryClient(insecure=insecure, credentials=creds) as client:
+    async with client_from_settings(settings) as client:
         yield client
 
 
@@ -212,7 +210,7 @@ async def run(env: Mapping[str, str]) -> Outcome:
         return outcome
     installation = event.installation_id if settings.github_app_id else None
     async with (
-        _registry(settings, env) as registry,
+        _registry(settings) as registry,
         open_forge(repo, settings, installation_id=installation) as github,
     ):
         config = given.get("config")

@@ -235,14 +235,18 @@ def _stop_accepting(rt: Runtime) -> Callable[[web.Application], Awaitable[None]]
     return stop
 
 
-async def _open_registry(settings: Settings, docker_config: str | None) -> Any:
+def _registry_client(settings: Settings, docker_config: str | None = None) -> Any:
+    """The registry client every entry point builds (:mod:`bot.registry.factory`); the tag
+    cache is SQLite at ``settings.cache_path`` when set. ``docker_config`` overrides
+    ``settings.docker_config``."""
     from pathlib import Path
 
-    from bot.registry import Credentials, RegistryClient
-    from bot.registry.cache import SQLiteTagCache
+    from bot.registry.factory import client_from_settings
 
-    creds = Credentials.load(docker_config=Path(docker_config) if docker_config else None)
-    cache = SQLiteTagCache(Path(settings.cache_path)) if settings.cache_path else None
-    insecure = (*settings.insecure_registries, *(m for _, m in settings.registry_mirrors))
-    client = RegistryClient(insecure=insecure, credentials=creds, cache=cache)
-    return await client.__aenter__()
+    return client_from_settings(
+        settings, docker_config=Path(docker_config) if docker_config else None
+    )
+
+
+async def _open_registry(settings: Settings, docker_config: str | None) -> Any:
+    return await _registry_client(settings, docker_config).__aenter__()

@@ -6,6 +6,7 @@ Secrets are held in fields whose ``repr`` is masked so a settings object can be 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,45 @@ def parse_mirrors(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def parse_registry_auth(raw: str | None) -> dict[str, dict[str, str]]:
+    """``FLUXBOT_REGISTRY_AUTH``: JSON ``{"host": {"username": ..., "password": ...}}`` (or
+    ``{"auth": base64}``, as in a docker config) → that mapping; empty when unset."""
+    if not raw:
+        return {}
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ConfigError("FLUXBOT_REGISTRY_AUTH is not JSON") from None
+    if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
+        raise ConfigError('FLUXBOT_REGISTRY_AUTH must be {"host": {"username", "password"}}')
+    return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in doc.items()}
+
+
+def parse_registry_rates(raw: str | None) -> tuple[tuple[str, float], ...]:
+    """``FLUXBOT_REGISTRY_RATES``: ``"docker.io=5,ghcr.io=0.5"`` → ``(("docker.io", 5.0), ...)``
+    (requests per second per ``HOST[:PORT]``)."""
+    rates: dict[str, float] = {}
+    for item in (raw or "").split(","):
+        if not item.strip():
+            continue
+        host, sep, value = item.partition("=")
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = 0.0
+        if not sep or not host.strip() or not rate > 0 or rate == float("inf"):
+            raise ConfigError(
+                f"FLUXBOT_REGISTRY_RATES: {item.strip()!r} is not HOST=REQUESTS_PER_SECOND (> 0)"
+            )
+        rates[host.strip()] = rate
+    return tuple(rates.items())
+
+
+def _docker_config(e: Mapping[str, str]) -> str | None:
+    base = e.get("DOCKER_CONFIG")
+    return os.path.join(base, "config.json") if base else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything an entry point configures."""
@@ -46,6 +86,11 @@ class Settings:
     insecure_registries: tuple[str, ...] = ()
     # registry host -> mirror host (tags fetched from the mirror; manifests keep the name)
     registry_mirrors: tuple[tuple[str, str], ...] = ()
+    # registry credentials and limits (one client for every entry point: bot.registry.factory)
+    docker_config: str | None = None  # config.json path; None = ~/.docker/config.json at use time
+    registry_auth: str | None = field(default=None, repr=False)  # raw FLUXBOT_REGISTRY_AUTH JSON
+    registry_rates: tuple[tuple[str, float], ...] = ()  # HOST[:PORT] -> requests per second
+    registry_secrets: tuple[str, ...] = ()  # Kubernetes dockerconfigjson Secret files
     dry_run: bool = False
     bot_login: str = "fluxbot[bot]"
     cache_path: str | None = None  # SQLite file for the registry/delivery cache; None = memory
@@ -80,9 +125,15 @@ class Settings:
         if not key and key_path:
             with open(key_path, encoding="utf-8") as fh:
                 key = fh.read()
+        auth = e.get("FLUXBOT_REGISTRY_AUTH") or None
+        parse_registry_auth(auth)  # a malformed value fails at start-up, not at the first lookup
         return cls(
             insecure_registries=_split(e.get("FLUXBOT_INSECURE_REGISTRIES")),
             registry_mirrors=parse_mirrors(_split(e.get("FLUXBOT_REGISTRY_MIRRORS"))),
+            docker_config=_docker_config(e),
+            registry_auth=auth,
+            registry_rates=parse_registry_rates(e.get("FLUXBOT_REGISTRY_RATES")),
+            registry_secrets=_split(e.get("FLUXBOT_REGISTRY_SECRETS")),
             dry_run=e.get("FLUXBOT_DRY_RUN", "").lower() in ("1", "true", "yes"),
             bot_login=e.get("FLUXBOT_BOT_LOGIN", "fluxbot[bot]"),
             cache_path=e.get("FLUXBOT_CACHE") or None,

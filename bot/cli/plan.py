@@ -7,7 +7,8 @@
 
 Registry access: ``--insecure-registry HOST`` (plain HTTP / loopback allowed, repeatable, also
 ``FLUXBOT_INSECURE_REGISTRIES``) and ``--mirror HOST=MIRROR`` (tags of HOST's images are listed on
-MIRROR, also ``FLUXBOT_REGISTRY_MIRRORS``). Docker credentials come from ``$DOCKER_CONFIG``.
+MIRROR, also ``FLUXBOT_REGISTRY_MIRRORS``). Credentials, rates and the tag cache come from the
+environment as for every entry point (:mod:`bot.registry.factory`).
 """
 
 from __future__ import annotations
@@ -72,13 +73,10 @@ def _config_insecure(tree: dict[str, str]) -> tuple[str, ...]:
 
 @asynccontextmanager
 async def _registry(settings: Settings, extra: tuple[str, ...] = ()) -> AsyncIterator[Any]:
-    from bot.registry import Credentials, RegistryClient
+    from bot.registry.factory import client_from_settings
 
-    config_dir = os.environ.get("DOCKER_CONFIG") or str(Path.home() / ".docker")
-    creds = Credentials.load(docker_config=Path(config_dir) / "config.json")
     # a mirror is not implied insecure (that would mean plain HTTP): say --insecure-registry
-    insecure = tuple(dict.fromkeys((*settings.insecure_registries, *extra)))
-    async with RegistryClient(insecure=insecure, credentials=creds) as client:
+    async with client_from_settings(settings, extra_insecure=extra) as client:
         yield client
 
 

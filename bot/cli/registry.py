@@ -1,16 +1,17 @@
 """``fluxbot tags`` and ``fluxbot inspect``; registers on :data:`bot.cli.app.main`.
 
-This entry point is where the environment is read: ``FLUXBOT_INSECURE_REGISTRIES`` (comma
-separated ``HOST[:PORT]``), ``DOCKER_CONFIG`` (directory of ``config.json``),
-``FLUXBOT_REGISTRY_AUTH`` (JSON ``{"host": {"username": ..., "password": ...}}``) and
-``FLUXBOT_REGISTRY_RATES`` (requests per second per registry, ``docker.io=5,ghcr.io=20``).
+This entry point is where the environment is read (``Settings.from_env``):
+``FLUXBOT_INSECURE_REGISTRIES`` (comma separated ``HOST[:PORT]``), ``DOCKER_CONFIG`` (directory of
+``config.json``), ``FLUXBOT_REGISTRY_AUTH`` (JSON ``{"host": {"username": ..., "password": ...}}``),
+``FLUXBOT_REGISTRY_SECRETS`` (dockerconfigjson Secret files), ``FLUXBOT_REGISTRY_RATES`` (requests
+per second per registry, ``docker.io=5,ghcr.io=20``) and ``FLUXBOT_CACHE`` (tag cache); the client
+itself is built by :func:`bot.registry.factory.client_from_settings`.
 Other commands (``policy test --image``) can reuse :func:`registry_options` and
 :func:`client_from_options`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from bot.cli.app import echo_json, main
-from bot.errors import ConfigError
+from bot.settings import Settings, parse_registry_rates
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,7 +57,8 @@ def registry_options(func: F) -> F:
             "secrets",
             multiple=True,
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Kubernetes dockerconfigjson Secret file (repeatable).",
+            help="Kubernetes dockerconfigjson Secret file (repeatable; also "
+            "FLUXBOT_REGISTRY_SECRETS, comma separated).",
         ),
         click.option(
             "--tag-cache",
@@ -77,34 +79,7 @@ def insecure_hosts(flags: Sequence[str], environ: Mapping[str, str]) -> list[str
 
 def registry_rates(environ: Mapping[str, str]) -> dict[str, float]:
     """Per-registry request rates from ``FLUXBOT_REGISTRY_RATES`` (``HOST[:PORT]=PER_SECOND``)."""
-    rates: dict[str, float] = {}
-    for item in environ.get("FLUXBOT_REGISTRY_RATES", "").split(","):
-        if not item.strip():
-            continue
-        host, sep, value = item.partition("=")
-        try:
-            rate = float(value)
-        except ValueError:
-            rate = 0.0
-        if not sep or not host.strip() or not rate > 0 or rate == float("inf"):
-            raise ConfigError(
-                f"FLUXBOT_REGISTRY_RATES: {item.strip()!r} is not HOST=REQUESTS_PER_SECOND (> 0)"
-            )
-        rates[host.strip()] = rate
-    return rates
-
-
-def _static_auth(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    raw = environ.get("FLUXBOT_REGISTRY_AUTH")
-    if not raw:
-        return {}
-    try:
-        doc = json.loads(raw)
-    except json.JSONDecodeError:
-        raise ConfigError("FLUXBOT_REGISTRY_AUTH is not JSON") from None
-    if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
-        raise ConfigError('FLUXBOT_REGISTRY_AUTH must be {"host": {"username", "password"}}')
-    return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in doc.items()}
+    return dict(parse_registry_rates(environ.get("FLUXBOT_REGISTRY_RATES")))
 
 
 # Optional extras httpx/httpcore import when installed, which the registry client never uses:
@@ -140,21 +115,18 @@ def client_from_options(
     tag_cache: Path | None,
     environ: Mapping[str, str] | None = None,
 ) -> Any:
-    """A :class:`bot.registry.RegistryClient` configured from flags and the environment."""
+    """A :class:`bot.registry.RegistryClient` from the flags and ``Settings.from_env(environ)``,
+    built by :func:`bot.registry.factory.client_from_settings` like every other entry point's."""
     _import_client_lean()
-    from bot.registry import Credentials, RegistryClient, SQLiteTagCache
+    from bot.registry.factory import client_from_settings
 
-    env = os.environ if environ is None else environ
-    if docker_config is None:
-        base = env.get("DOCKER_CONFIG")
-        docker_config = (Path(base) if base else Path.home() / ".docker") / "config.json"
-    credentials = Credentials.load(docker_config, secrets, _static_auth(env))
-    cache = SQLiteTagCache(tag_cache) if tag_cache is not None else None
-    return RegistryClient(
-        insecure=insecure_hosts(insecure, env),
-        credentials=credentials,
-        cache=cache,
-        host_rates=registry_rates(env),
+    settings = Settings.from_env(os.environ if environ is None else environ)
+    return client_from_settings(
+        settings,
+        extra_insecure=insecure,
+        docker_config=docker_config,
+        secrets=secrets,
+        tag_cache=tag_cache,
     )
 
 

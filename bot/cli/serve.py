@@ -13,11 +13,9 @@ running jobs before exiting.
 from __future__ import annotations
 
 import atexit
-import os
 import sys
 import threading
 from collections import deque
-from pathlib import Path
 from typing import TextIO, cast
 
 import click
@@ -71,13 +69,11 @@ def serve_command(
             "no webhook secret: set FLUXBOT_GITHUB_WEBHOOK_SECRET or FLUXBOT_GITLAB_WEBHOOK_SECRET"
         )
     repos = parse_repositories(repositories)
-    docker = os.environ.get("DOCKER_CONFIG") or str(Path.home() / ".docker")
     app = build_app(
         settings,
         concurrency=concurrency,
         drain_timeout=drain_timeout,
         schedule=not no_schedule,
-        docker_config=str(Path(docker) / "config.json"),
         repositories=repos,
     )
     log_in_background()  # from here on, no log line blocks the event loop
