@@ -62,7 +62,10 @@ def test_plan_authenticates_with_fluxbot_registry_auth(
     insecure = {"FLUXBOT_INSECURE_REGISTRIES": reg.host}
 
     anonymous = _plan(repo, insecure)  # the registry wants a password: no update, a problem
-    assert _updates(anonymous) == [] and anonymous["problems"]
+    assert _updates(anonymous) == []
+    assert anonymous["problems"] == [
+        f"{image}: {reg.host} requires credentials (Basic auth) and none are configured"
+    ]
 
     auth = {reg.host: {"username": reg.username, "password": reg.password}}
     plan = _plan(repo, {**insecure, "FLUXBOT_REGISTRY_AUTH": json.dumps(auth)})
