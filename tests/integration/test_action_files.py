@@ -69,7 +69,7 @@ def test_action_inputs_are_what_the_entrypoint_reads() -> None:
     names = set(meta["inputs"])
     env = {f"INPUT_{n.upper()}": "x" for n in names}
     assert set(inputs(env)) == names
-    assert set(meta["outputs"]) == {"updates", "pull-requests"}
+    assert set(meta["outputs"]) == {"updates", "pull-requests", "rollout"}
     assert meta["runs"] == {"using": "docker", "image": "Dockerfile", "args": ["action"]}
 
 
