@@ -21,7 +21,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+from aiohttp import web
 
 from bot.dispatch import Job, jobs_for
 from bot.events import Event
@@ -90,3 +92,43 @@ class ServerState:
     def count(self, forge: str, event: str, result: str) -> None:
         """Count one delivery: result is accepted | ignored | duplicate | rejected."""
         self.metrics.deliveries.labels(forge=forge, event=event, result=result).inc()
+
+
+BIG_BODY = 256 * 1024  # above this, signature checks and JSON parsing run in a thread
+
+
+async def read_capped(request: web.Request, cap: int) -> bytes | None:
+    """The whole body, or None as soon as it exceeds ``cap`` bytes."""
+    if request.content_length is not None and request.content_length > cap:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def answer(status: int, result: str, **extra: Any) -> web.Response:
+    """The JSON answer every webhook gives: ``{"result": result, **extra}``."""
+    return web.json_response({"result": result, **extra}, status=status)
+
+
+def timed(
+    forge: str,
+    key: web.AppKey[ServerState],
+    inner: Callable[[web.Request, ServerState], Awaitable[web.Response]],
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The route handler: ``inner(request, app[key])``, its duration observed per ``forge``."""
+
+    async def handle(request: web.Request) -> web.Response:
+        state = request.app[key]
+        started = time.monotonic()
+        try:
+            return await inner(request, state)
+        finally:
+            state.metrics.delivery_seconds.labels(forge=forge).observe(time.monotonic() - started)
+
+    return handle

@@ -12,48 +12,18 @@ of an ``X-GitHub-Delivery`` already seen; 202 once the jobs are enqueued (the wo
 from __future__ import annotations
 
 import asyncio
-import time
-from typing import Any
 
 from aiohttp import web
 from gidgethub import BadRequest, ValidationFailure, sansio
 
 from bot.forges.github_events import label, normalise
 from bot.log import get_logger
-from bot.webhooks import ServerState
+from bot.webhooks import BIG_BODY, ServerState, answer, read_capped, timed
 
 log = get_logger(__name__)
 ROUTE = "/webhooks/github"
 FORGE = "github"
 STATE_KEY = web.AppKey("github_webhook_state", ServerState)
-BIG_BODY = 256 * 1024
-
-
-async def read_capped(request: web.Request, cap: int) -> bytes | None:
-    """The whole body, or None as soon as it exceeds ``cap`` bytes."""
-    if request.content_length is not None and request.content_length > cap:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > cap:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _answer(status: int, result: str, **extra: Any) -> web.Response:
-    return web.json_response({"result": result, **extra}, status=status)
-
-
-async def handle(request: web.Request) -> web.Response:
-    state = request.app[STATE_KEY]
-    started = time.monotonic()
-    try:
-        return await _handle(request, state)
-    finally:
-        state.metrics.delivery_seconds.labels(forge=FORGE).observe(time.monotonic() - started)
 
 
 async def _handle(request: web.Request, state: ServerState) -> web.Response:
@@ -62,17 +32,17 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
     secret = state.settings.github_webhook_secret
     if not secret:
         log.error("github.webhook.no_secret")
-        return _answer(503, "webhook secret not configured")
+        return answer(503, "webhook secret not configured")
     signature = request.headers.get("X-Hub-Signature-256")
     if not signature or not signature.startswith("sha256="):
         state.count(FORGE, name, "rejected")
         log.warning("github.webhook.unsigned", hook=name, delivery=delivery, remote=request.remote)
-        return _answer(401, "X-Hub-Signature-256 required")
+        return answer(401, "X-Hub-Signature-256 required")
     body = await read_capped(request, state.settings.max_body_bytes)
     if body is None:
         state.count(FORGE, name, "rejected")
         log.warning("github.webhook.too_large", hook=name, delivery=delivery)
-        return _answer(413, "body too large")
+        return answer(413, "body too large")
     headers = {
         "x-hub-signature-256": signature,  # never the sha1 header: gidgethub would accept it
         "content-type": request.headers.get("Content-Type", ""),
@@ -87,24 +57,24 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
     except ValidationFailure:
         state.count(FORGE, name, "rejected")
         log.warning("github.webhook.bad_signature", hook=name, delivery=delivery)
-        return _answer(401, "signature does not match")
+        return answer(401, "signature does not match")
     except BadRequest as exc:
         state.count(FORGE, name, "rejected")
-        return _answer(int(exc.status_code), "not a JSON delivery")
+        return answer(int(exc.status_code), "not a JSON delivery")
     if not isinstance(event.data, dict):
         state.count(FORGE, name, "rejected")
-        return _answer(400, "payload is not an object")
+        return answer(400, "payload is not an object")
     metric = label(name, event.data)
     if name == "ping":
         state.count(FORGE, metric, "ignored")
-        return _answer(200, "pong")
+        return answer(200, "pong")
     if not state.accepting():  # shutting down: let GitHub's redelivery find the id unclaimed
         state.count(FORGE, metric, "rejected")
-        return _answer(503, "shutting down")
+        return answer(503, "shutting down")
     if delivery and not await state.deliveries.claim(f"{FORGE}:{delivery}"):
         state.count(FORGE, metric, "duplicate")
         log.info("github.webhook.duplicate", hook=metric, delivery=delivery)
-        return _answer(200, "duplicate")
+        return answer(200, "duplicate")
     normalised = normalise(name, event.data, delivery, bot_login=state.settings.bot_login)
     jobs = await state.submit(normalised)
     state.count(FORGE, metric, "accepted" if jobs else "ignored")
@@ -115,7 +85,10 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
         repo=normalised.repo,
         jobs=[j.kind.value for j in jobs],
     )
-    return _answer(202 if jobs else 200, "accepted" if jobs else "ignored", jobs=len(jobs))
+    return answer(202 if jobs else 200, "accepted" if jobs else "ignored", jobs=len(jobs))
+
+
+handle = timed(FORGE, STATE_KEY, _handle)
 
 
 def setup(app: web.Application, state: ServerState) -> None:

@@ -20,7 +20,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -31,8 +30,7 @@ from bot.events import Event, EventKind
 from bot.forges.gitlab_events import normalise
 from bot.log import get_logger
 from bot.settings import Settings
-from bot.webhooks import ServerState
-from bot.webhooks.github import BIG_BODY, read_capped
+from bot.webhooks import BIG_BODY, ServerState, answer, read_capped, timed
 
 log = get_logger(__name__)
 
@@ -71,10 +69,6 @@ def dedupe_key(headers: Any, hook: str, body: bytes) -> str:
     return f"{str(uuid)[:200]}:{hook[:64]}:{digest}"
 
 
-def _answer(status: int, result: str, **extra: Any) -> web.Response:
-    return web.json_response({"result": result, **extra}, status=status)
-
-
 def bot_login(settings: Settings) -> str:
     """The username of fluxbot's GitLab token (``FLUXBOT_GITLAB_BOT_LOGIN`` or learnt at startup),
     else ``bot_login`` (a GitLab-only deployment that set ``FLUXBOT_BOT_LOGIN``)."""
@@ -85,28 +79,18 @@ def _parse(hook: str, body: bytes, key: str, login: str) -> Event:
     return normalise(hook, json.loads(body), key, bot_login=login)
 
 
-async def handle(request: web.Request) -> web.Response:
-    """One GitLab delivery (see the module docstring for the answers)."""
-    state = request.app[STATE_KEY]
-    started = time.monotonic()
-    try:
-        return await _handle(request, state)
-    finally:
-        state.metrics.delivery_seconds.labels(forge=FORGE).observe(time.monotonic() - started)
-
-
 async def _handle(request: web.Request, state: ServerState) -> web.Response:
     hook = request.headers.get("X-Gitlab-Event", "")
     if not authentic(request.headers.get("X-Gitlab-Token"), state.settings.gitlab_webhook_secret):
         state.count(FORGE, hook or "unknown", "rejected")
         log.warning("gitlab.webhook.unauthorized", hook=hook, remote=request.remote)
-        return _answer(401, "unauthorized")
+        return answer(401, "unauthorized")
     key = delivery_key(request.headers)
     body = await read_capped(request, state.settings.max_body_bytes)
     if body is None:
         state.count(FORGE, hook, "rejected")
         log.warning("gitlab.webhook.too_large", hook=hook, delivery=key)
-        return _answer(200, "ignored", reason="body too large")
+        return answer(200, "ignored", reason="body too large")
     try:
         if len(body) > BIG_BODY:  # JSON of megabytes: keep the event loop free meanwhile
             event = await asyncio.to_thread(_parse, hook, body, key, bot_login(state.settings))
@@ -115,18 +99,18 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
     except (ValueError, RecursionError, WebhookError) as exc:  # RecursionError: nesting bomb
         state.count(FORGE, hook, "rejected")
         log.warning("gitlab.webhook.malformed", hook=hook, delivery=key, error=str(exc)[:200])
-        return _answer(200, "ignored", reason="malformed payload")
+        return answer(200, "ignored", reason="malformed payload")
     if not state.accepting():  # draining: 503 and no claim, so GitLab's retry is not a duplicate
         state.count(FORGE, hook, "rejected")
-        return _answer(503, "shutting down")
+        return answer(503, "shutting down")
     claim = dedupe_key(request.headers, hook, body)
     if claim and not await state.deliveries.claim(f"{FORGE}:{claim}"):
         state.count(FORGE, hook, "duplicate")
         log.info("gitlab.webhook.duplicate", hook=hook, delivery=key, repo=event.repo)
-        return _answer(200, "duplicate")
+        return answer(200, "duplicate")
     if event.kind is EventKind.IGNORED:
         state.count(FORGE, hook, "ignored")
-        return _answer(200, "ignored")
+        return answer(200, "ignored")
     jobs = await state.submit(event)
     state.count(FORGE, hook, "accepted" if jobs else "ignored")
     log.info(
@@ -138,8 +122,11 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
         jobs=[j.kind.value for j in jobs],
     )
     if not jobs:
-        return _answer(200, "ignored")
-    return _answer(202, "accepted", jobs=[j.kind.value for j in jobs])
+        return answer(200, "ignored")
+    return answer(202, "accepted", jobs=[j.kind.value for j in jobs])
+
+
+handle = timed(FORGE, STATE_KEY, _handle)  # one delivery; the answers: see the module docstring
 
 
 async def learn_bot_login(state: ServerState) -> None:
