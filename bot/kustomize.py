@@ -287,10 +287,6 @@ def changed_paths(repo: Path, base: str, head: str | None) -> list[str]:
     return sorted(names - {""})
 
 
-def rev_parse(repo: Path, ref: str) -> str:
-    return git(repo, "rev-parse", "--verify", ref + "^{commit}").decode().strip()
-
-
 def materialise(tree: Mapping[str, str], root: Path) -> None:
     """Write ``{path: text}`` below ``root`` as regular files; refuses paths escaping it."""
     base = root.resolve()
