@@ -27,7 +27,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
     "client_from_options",
-    "insecure_hosts",
     "list_tags",
     "registry_options",
     "registry_rates",
@@ -69,12 +68,6 @@ def registry_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
-
-
-def insecure_hosts(flags: Sequence[str], environ: Mapping[str, str]) -> list[str]:
-    """Hosts from ``--insecure-registry`` flags plus ``FLUXBOT_INSECURE_REGISTRIES``."""
-    from_env = environ.get("FLUXBOT_INSECURE_REGISTRIES", "")
-    return [h.strip() for h in [*flags, *from_env.split(",")] if h.strip()]
 
 
 def registry_rates(environ: Mapping[str, str]) -> dict[str, float]:
