@@ -7,8 +7,10 @@ jobs. Pure values only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class EventKind(StrEnum):
@@ -46,3 +48,17 @@ class Event:
     comment_id: int | None = None
     comment_body: str = ""
     repos: tuple[str, ...] = ()  # INSTALLATION: the repositories added
+
+
+def commit_paths(commits: Iterable[Any]) -> tuple[str, ...]:
+    """Every path ``added``, ``modified`` or ``removed`` by a push's ``commits`` (GitHub's and
+    GitLab's push payloads share this shape), first-seen order; malformed entries are skipped."""
+    paths: dict[str, None] = {}
+    for commit in commits:
+        if not isinstance(commit, Mapping):
+            continue
+        for key in ("added", "modified", "removed"):
+            for path in commit.get(key) or ():
+                if isinstance(path, str):
+                    paths[path] = None
+    return tuple(paths)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.events import Event, EventKind
+from bot.events import Event, EventKind, commit_paths
 
 _PR_ACTIONS = {
     "opened": EventKind.PR_OPENED,
@@ -52,15 +52,7 @@ def _changed_paths(payload: Mapping[str, Any]) -> tuple[str, ...]:
     commits = payload.get("commits")
     if not isinstance(commits, list) or len(commits) >= MAX_PUSH_COMMITS:
         return ()  # GitHub lists at most 2,048 commits: past that, the paths are not all known
-    paths: dict[str, None] = {}
-    for commit in commits:
-        if not isinstance(commit, Mapping):
-            continue
-        for key in ("added", "modified", "removed"):
-            for path in commit.get(key) or ():
-                if isinstance(path, str):
-                    paths[path] = None
-    return tuple(paths)
+    return commit_paths(commits)
 
 
 def _base(event: str, payload: Mapping[str, Any], delivery_id: str) -> dict[str, Any]:

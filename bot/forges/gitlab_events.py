@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.errors import WebhookError
-from bot.events import Event, EventKind
+from bot.events import Event, EventKind, commit_paths
 
 FORGE = "gitlab"
 HEADS = "refs/heads/"
@@ -91,15 +91,7 @@ def _changed_paths(payload: Mapping[str, Any]) -> tuple[str, ...]:
     total = _int(payload.get("total_commits_count"))
     if total is not None and total > len(commits):
         return ()
-    paths: dict[str, None] = {}
-    for commit in commits:
-        if not isinstance(commit, Mapping):
-            continue
-        for key in ("added", "modified", "removed"):
-            for path in commit.get(key) or ():
-                if isinstance(path, str):
-                    paths[path] = None
-    return tuple(paths)
+    return commit_paths(commits)
 
 
 def _push(payload: Mapping[str, Any], delivery_id: str) -> Event:
