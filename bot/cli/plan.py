@@ -168,13 +168,14 @@ def plan_command(
     """Show the image updates fluxbot would propose for the Flux repository at PATH."""
     settings = _settings(insecure, mirrors, dry_run=True)
     tree = read_dir_tree(path)
+    config = load_tree_config(tree)  # once: its registries.insecure, then the plan itself
 
     async def go() -> Plan:
-        async with _registry(settings, _config_insecure(tree)) as client:
+        async with _registry(settings, config.insecure_registries) as client:
             forge = cast(Forge, _NoForge(str(path)))
             ctx = Context(forge=forge, registry=client, settings=settings)
             with _progress(not as_json) as progress:
-                return await plan(tree, ctx, progress=progress, edits=False)
+                return await plan(tree, ctx, progress=progress, config=config, edits=False)
 
     result = asyncio.run(go())
     if as_json:
