@@ -25,7 +25,7 @@ from bot.forges import gitlab_history
 from bot.forges.base import Forge, ForgeHistory, Reaction, StatusState, is_yaml
 from bot.forges.gitlab_archive import ArchiveUnusable, read_archive
 from bot.forges.gitlab_client import GitLabPool, forge_error, status_of
-from bot.forges.gitlab_model import FROM_GITLAB, TO_GITLAB, merge_request, same_project
+from bot.forges.gitlab_model import TO_GITLAB, merge_request, same_project
 from bot.log import get_logger
 from bot.model import BRANCH_PREFIX, PRState, PullRequest
 from bot.settings import Settings
@@ -423,17 +423,8 @@ class GitLabForge:
         await self._call(f"set status {context}", post)
 
     async def commit_statuses(self, sha: str) -> dict[str, StatusState]:
-        def statuses(p: Any) -> list[dict[str, Any]]:
-            found = p.commits.get(sha, lazy=True).statuses.list(get_all=True, per_page=100)
-            return [dict(s.attributes) for s in found]
-
-        latest: dict[str, tuple[int, StatusState]] = {}
-        for status in await self._call("list statuses", statuses):
-            name, sid = str(status.get("name", "default")), int(status.get("id", 0))
-            state = FROM_GITLAB.get(str(status.get("status")), StatusState.PENDING)
-            if name not in latest or sid > latest[name][0]:
-                latest[name] = (sid, state)
-        return {name: state for name, (_sid, state) in latest.items()}
+        details = await gitlab_history.commit_status_details(self, sha)  # the same listing
+        return {name: state for name, (state, _text) in details.items()}
 
     # -- history and MR contents (bot.forges.base.ForgeHistory) ------------------------------
 
