@@ -13,6 +13,10 @@ waiting for the work:
         jobs = await state.submit(event)
         state.count("gitlab", kind, "accepted" if jobs else "ignored")
         return web.Response(status=202)
+
+Shared by the webhook modules: :func:`read_capped` (the body, refused past a cap),
+:func:`answer` (the JSON answer) and :func:`timed` (the route handler, observing each
+delivery's duration).
 """
 
 from __future__ import annotations
