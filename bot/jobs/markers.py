@@ -46,7 +46,9 @@ async def fetch_all(
     async def one(f: Fetch) -> None:
         nonlocal done
         try:
-            f.tags = list(await ctx.registry.tags(f.image))
+            # every tag: the job applies each ImageRepository's own exclusionList (which
+            # replaces Flux's default), so the client must not drop .sig tags first
+            f.tags = list(await ctx.registry.tags(f.image, exclusion=[]))
         except BotError as exc:
             f.error = str(exc)
         finally:
