@@ -421,13 +421,8 @@ class GitHubForge:
         await self._write("POST", f"/statuses/{sha}", payload)
 
     async def commit_statuses(self, sha: str) -> dict[str, StatusState]:
-        data = await self._get(f"/commits/{sha}/status")
-        out: dict[str, StatusState] = {}
-        for item in data.get("statuses") or ():  # newest first per context
-            context = str(item["context"])
-            if context not in out:
-                out[context] = StatusState(str(item["state"]))
-        return out
+        details = await github_history.commit_status_details(self, sha)
+        return {context: state for context, (state, _description) in details.items()}
 
     # -- history and PR contents (bot.forges.base.ForgeHistory) ------------------------------
     async def pr_paths(self, number: int) -> list[str]:
