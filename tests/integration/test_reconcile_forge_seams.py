@@ -120,6 +120,14 @@ class PathsForge(MemoryForge):
         return sorted(p for p in {*base, *head} if base.get(p) != head.get(p))
 
 
+def human_merge_event(number: int, sha: str) -> Event:
+    """The merge of a human's PR (no fluxbot marker) into the branch Flux follows."""
+    return Event(
+        forge="memory", kind=EventKind.PR_MERGED, repo="owner/repo", branch="main",
+        default_branch="main", pr_number=number, merge_sha=sha, actor="alice",
+    )  # fmt: skip
+
+
 async def human_merge(cls: type[MemoryForge]) -> tuple[MemoryForge, int, str]:
     forge = cls(files={**TREE, **INFRA, **fluxbot_config(FAST)})
     base = forge.branches["main"]
@@ -135,19 +143,13 @@ async def test_a_human_pr_reconciles_only_what_it_changed_when_the_forge_lists_p
         kube_api.add_kustomization("flux-system", ks, Behaviour("ready"))
     forge, number, sha = await human_merge(PathsForge)
     kube_api.push(sha)
-    event = Event(
-        forge="memory", kind=EventKind.PR_MERGED, repo="owner/repo", branch="main",
-        default_branch="main", pr_number=number, merge_sha=sha, actor="alice",
-    )  # fmt: skip
+    event = human_merge_event(number, sha)
     report = await run_reconcile(context(forge, kube_api, tmp_path), event)
     assert report is not None and [str(k) for k in report.kustomizations] == ["flux-system/infra"]
     # without pr_paths (a GitHub merge event carries no paths): every Kustomization
     plain, number2, sha2 = await human_merge(MemoryForge)
     kube_api.push(sha2)
-    event2 = Event(
-        forge="memory", kind=EventKind.PR_MERGED, repo="owner/repo", branch="main",
-        default_branch="main", pr_number=number2, merge_sha=sha2, actor="alice",
-    )  # fmt: skip
+    event2 = human_merge_event(number2, sha2)
     report2 = await run_reconcile(context(plain, kube_api, tmp_path), event2)
     assert report2 is not None and len(report2.kustomizations) == 3
 
@@ -166,9 +168,6 @@ async def test_a_failing_paths_listing_reconciles_everything_instead_of_failing(
         kube_api.add_kustomization("flux-system", ks, Behaviour("ready"))
     forge, number, sha = await human_merge(BrokenPathsForge)
     kube_api.push(sha)
-    event = Event(
-        forge="memory", kind=EventKind.PR_MERGED, repo="owner/repo", branch="main",
-        default_branch="main", pr_number=number, merge_sha=sha, actor="alice",
-    )  # fmt: skip
+    event = human_merge_event(number, sha)
     report = await run_reconcile(context(forge, kube_api, tmp_path), event)
     assert report is not None and len(report.kustomizations) == 3
