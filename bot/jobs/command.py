@@ -217,21 +217,34 @@ async def _recompute(ctx: Context, pr: PullRequest) -> str:
     return f"recomputed on `{report.base}`."
 
 
-async def _preview(ctx: Context, event: Event, pr: PullRequest) -> str:
-    run_preview_job = _job("bot.runner", "run_preview_job")
-    preview_event = Event(
+def _pr_event(
+    event: Event,
+    pr: PullRequest,
+    kind: EventKind,
+    *,
+    after: str | None = None,
+    merge_sha: str | None = None,
+) -> Event:
+    """The event another job expects for ``pr``, carried over from the comment's delivery."""
+    return Event(
         forge=event.forge,
-        kind=EventKind.PR_SYNCHRONIZE,
+        kind=kind,
         repo=event.repo,
         delivery_id=event.delivery_id,
         installation_id=event.installation_id,
         branch=pr.base,
         default_branch=event.default_branch,
-        after=pr.head_sha or None,
+        after=after,
         pr_number=pr.number,
         pr_branch=pr.branch,
+        merge_sha=merge_sha,
         actor=event.actor,
     )
+
+
+async def _preview(ctx: Context, event: Event, pr: PullRequest) -> str:
+    run_preview_job = _job("bot.runner", "run_preview_job")
+    preview_event = _pr_event(event, pr, EventKind.PR_SYNCHRONIZE, after=pr.head_sha or None)
     await run_preview_job(ctx, preview_event)
     return "rendered the Flux diff preview again."
 
@@ -241,19 +254,7 @@ async def _reconcile(ctx: Context, event: Event, pr: PullRequest) -> tuple[str, 
 
     if pr.state is not PRState.MERGED or not pr.merge_sha:
         return "`reconcile` works on a merged pull request.", False
-    merged = Event(
-        forge=event.forge,
-        kind=EventKind.COMMENT,
-        repo=event.repo,
-        delivery_id=event.delivery_id,
-        installation_id=event.installation_id,
-        branch=pr.base,
-        default_branch=event.default_branch,
-        pr_number=pr.number,
-        pr_branch=pr.branch,
-        merge_sha=pr.merge_sha,
-        actor=event.actor,
-    )
+    merged = _pr_event(event, pr, EventKind.COMMENT, merge_sha=pr.merge_sha)
     report = await run_reconcile(ctx, merged)
     if report is None:
         return "nothing to reconcile: no Flux Kustomization of this repository is affected.", True
