@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.flux.graph import FluxGraph
-from bot.flux.render import TreeRenderer
+from bot.adapters.build.render import TreeRenderer
+from bot.adapters.proc import changed_paths, git, git_tree
+from bot.app.log import configure
+from bot.core.flux.graph import FluxGraph
 from bot.jobs.preview import PreviewOptions, run_preview
-from bot.kustomize import changed_paths, git, git_tree
-from bot.log import configure
 from tests.support.paths import ONEDR0P
 
 ATUIN = "kubernetes/apps/default/atuin/app/helmrelease.yaml"

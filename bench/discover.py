@@ -3,7 +3,8 @@
 Usage: ``python bench/discover.py [REPO] [--owner]`` (default: ../shared/testdata/onedr0p-home-ops).
 Prints the figures: files read, files parsed after the text prefilter, references found by kind,
 and the time of each phase. Time the whole cold process with ``/usr/bin/time -v``.
-``--owner`` also builds the Flux Kustomization graph (bot.flux.graph) to fill ``kustomization``.
+``--owner`` also builds the Flux Kustomization graph (bot.core.flux.graph) to fill
+``kustomization``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ T0 = time.perf_counter()
 from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from bot.manifests.scan import scan  # noqa: E402
+from bot.core.manifests.scan import scan  # noqa: E402
 
 T_IMPORT = time.perf_counter()
 
@@ -35,7 +36,7 @@ def main(argv: list[str]) -> int:
     t_scan = time.perf_counter()
     owner = None
     if "--owner" in argv:  # also say which Flux Kustomization deploys each file
-        from bot.flux.graph import FluxGraph
+        from bot.core.flux.graph import FluxGraph
 
         owner = FluxGraph.from_tree(tree).owner
     found = scan(tree, owner)

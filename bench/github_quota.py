@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from openapi_core import Config, OpenAPI  # noqa: E402
 
-import bot.forges.github as github  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+import bot.adapters.github.forge as github  # noqa: E402
+from bot.app.settings import Settings  # noqa: E402
 from tests.support.github_fake import FakeGitHub  # noqa: E402
 from tests.support.paths import ONEDR0P  # noqa: E402
 

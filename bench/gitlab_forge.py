@@ -16,8 +16,8 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.forges.gitlab import GitLabForge
-from bot.forges.gitlab_client import GitLabPool
+from bot.adapters.gitlab.client import GitLabPool
+from bot.adapters.gitlab.forge import GitLabForge
 from tests.support.gitlab_fake import FakeGitLab
 from tests.support.paths import ONEDR0P
 

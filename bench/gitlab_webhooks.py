@@ -20,10 +20,10 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from bot.dispatch import Job
-from bot.settings import Settings
-from bot.webhooks import ServerState
-from bot.webhooks.gitlab import ROUTE, setup
+from bot.app.settings import Settings
+from bot.app.webhooks import ServerState
+from bot.app.webhooks.gitlab import ROUTE, setup
+from bot.core.dispatch import Job
 from tests.support.paths import GITLAB_WEBHOOKS
 
 SECRET = "bench-secret"

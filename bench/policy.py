@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 
-from bot.policy import latest
+from bot.core.policy import latest
 
 
 def synthetic_tags(n: int, seed: int = 7) -> list[str]:

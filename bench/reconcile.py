@@ -2,7 +2,8 @@
 
     python -m bench.reconcile
 
-1. ``bot.commands.parse`` throughput on realistic comment bodies (quotes, code fences, commands).
+1. ``bot.core.commands.parse`` throughput on realistic comment bodies (quotes, code fences,
+commands).
 2. Reconcile + watch of N Kustomizations through kubernetes_asyncio against the fake Kubernetes
    API on loopback (``tests/support/kube_fake.py``): wall time of trigger and of the whole watch.
 3. The job queue: how long commands of a repository wait while its rollout is being watched.
@@ -18,9 +19,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.commands import parse
-from bot.reconcile import GITREPOSITORY, KUSTOMIZATION, KubeFlux, watch
-from bot.rollout import KsRef, Observation, evaluate, rfc3339nano
+from bot.adapters.kube import GITREPOSITORY, KUSTOMIZATION, KubeFlux, watch
+from bot.core.commands import parse
+from bot.core.rollout import KsRef, Observation, evaluate, rfc3339nano
 from tests.support.kube_fake import Behaviour, KubeFake
 
 BODY = (
@@ -94,9 +95,9 @@ async def bench_reconcile(count: int, rounds: int = 3) -> None:
 
 async def bench_queue(watch_seconds: float = 2.0, updates: int = 5) -> None:
     """How long an update of a repository waits while that repository's rollout is watched."""
-    from bot.dispatch import Job, JobKind
-    from bot.events import Event, EventKind
-    from bot.queue import JobQueue
+    from bot.adapters.queue import JobQueue
+    from bot.core.dispatch import Job, JobKind
+    from bot.core.events import Event, EventKind
 
     waits: list[float] = []
     queued: dict[int, float] = {}

@@ -7,7 +7,8 @@ Prints the median wall time of
 - ``fluxbot tags HOST/bench/app --json --all`` (a process per run, Python start-up included) as
   found on ``PATH`` (here possibly a pyenv shim: a bash script in front) and the console script
   next to this interpreter (what a virtualenv install runs),
-- a Python process importing only ``bot.registry`` (no CLI group) that lists and prints JSON,
+- a Python process importing only ``bot.adapters.registry`` (no CLI group) that lists and prints
+JSON,
 - ``python -c pass``: the interpreter start-up floor,
 - ``RegistryClient.tags`` in-process (a fresh client per run: ping + tags/list, no cache),
 and the ratios fluxbot/skopeo (target ≤ 1.2×).
@@ -31,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.registry import RegistryClient
+from bot.adapters.registry import RegistryClient
 from tests.support.registry_process import start_registry
 
 REPO = "bench/app"
@@ -96,10 +97,11 @@ def main() -> int:
             cli(direct)
 
         def lib_process() -> None:
-            # a Python process that imports only bot.registry (no CLI group): start-up + listing
+            # a Python process that imports only bot.adapters.registry (no CLI group): start-up +
+            # listing
             code = (
                 "import asyncio, json, sys\n"
-                "from bot.registry import RegistryClient\n"
+                "from bot.adapters.registry import RegistryClient\n"
                 "async def main():\n"
                 "    async with RegistryClient(insecure=[sys.argv[2]]) as c:\n"
                 "        print(json.dumps(await c.tags(sys.argv[1], exclusion=[])))\n"
@@ -129,7 +131,7 @@ def main() -> int:
             "skopeo list-tags": timed(skopeo, args.runs),
             "fluxbot tags (process)": timed(cli, args.runs) if fluxbot else None,
             "fluxbot tags (script, no shim)": timed(cli_direct, args.runs) if direct else None,
-            "python + bot.registry (process)": timed(lib_process, args.runs),
+            "python + bot.adapters.registry (process)": timed(lib_process, args.runs),
             "python -c pass (start-up floor)": timed(python_startup, args.runs),
             "RegistryClient.tags (in-process)": timed(library, args.runs),
         }

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.registry import RegistryClient  # noqa: E402
+from bot.adapters.registry import RegistryClient  # noqa: E402
 from tests.support.registry_process import start_registry  # noqa: E402
 
 

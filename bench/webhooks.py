@@ -2,7 +2,7 @@
 
     python bench/webhooks.py [--rate 200] [--duration 10] [--connections 20]
 
-1. Starts the real server application (``bot.server.build_app``) in a child process on 127.0.0.1
+1. Starts the real server application (``bot.app.server.build_app``) in a child process on 127.0.0.1
    with a job executor that does nothing (the jobs are not what is measured: the endpoint is),
    configured as ``fluxbot serve`` runs: INFO log lines written from a background thread, and
    delivery ids in a SQLite cache file (``--no-cache``: in memory).
@@ -65,10 +65,10 @@ end
 SERVER = """
 import asyncio, sys
 from aiohttp import web
-from bot.cli.serve import log_in_background
-from bot.log import configure
-from bot.server import build_app
-from bot.settings import Settings
+from bot.app.cli.serve import log_in_background
+from bot.app.log import configure
+from bot.app.server import build_app
+from bot.app.settings import Settings
 configure()            # INFO, as fluxbot serve: one log line per delivery
 log_in_background()    # written from a thread, as fluxbot serve does
 

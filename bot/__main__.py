@@ -1,6 +1,6 @@
 """``python -m bot`` is the same as the ``fluxbot`` console script."""
 
-from bot.cli import run
+from bot.app.cli import run
 
 if __name__ == "__main__":
     run()

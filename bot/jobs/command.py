@@ -9,7 +9,7 @@ already handled comment does nothing at all.
 
 Effects: ``rebase``/``recreate`` run the update job (which recomputes every fluxbot branch on the
 current base and force-moves a branch whose content differs, dropping manual edits); ``diff``
-runs the preview job; ``ignore this ...`` records :class:`~bot.model.Ignore` values in the PR's
+runs the preview job; ``ignore this ...`` records :class:`~bot.core.model.Ignore` values in the PR's
 marker and closes the PR; ``unignore`` removes them; ``reconcile`` runs the reconcile job for a
 merged PR; ``close`` closes the PR.
 
@@ -22,7 +22,8 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.commands import (
+from bot.app.log import get_logger
+from bot.core.commands import (
     OWN_PR_ONLY,
     Command,
     CommandKind,
@@ -32,13 +33,12 @@ from bot.commands import (
     with_ignores,
     without_ignores,
 )
-from bot.errors import BotError, ForgeError
-from bot.events import Event, EventKind
-from bot.forges.base import Reaction
+from bot.core.errors import BotError, ForgeError
+from bot.core.events import Event, EventKind
+from bot.core.markers import PRMarker, replace_marker
+from bot.core.model import BRANCH_PREFIX, PRState, PullRequest
 from bot.jobs.context import Context
-from bot.log import get_logger
-from bot.marker import PRMarker, replace_marker
-from bot.model import BRANCH_PREFIX, PRState, PullRequest
+from bot.ports import Reaction
 
 log = get_logger(__name__)
 
@@ -243,7 +243,7 @@ def _pr_event(
 
 
 async def _preview(ctx: Context, event: Event, pr: PullRequest) -> str:
-    run_preview_job = _job("bot.runner", "run_preview_job")
+    run_preview_job = _job("bot.jobs.runner", "run_preview_job")
     preview_event = _pr_event(event, pr, EventKind.PR_SYNCHRONIZE, after=pr.head_sha or None)
     await run_preview_job(ctx, preview_event)
     return "rendered the Flux diff preview again."

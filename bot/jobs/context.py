@@ -6,12 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.forges.base import Forge
-from bot.settings import Settings
+from bot.app.settings import Settings
+from bot.ports import Forge
 
 
 class TagSource(Protocol):
-    """What the jobs need from a registry client (``bot.registry.RegistryClient`` is one)."""
+    """What the jobs need from a registry client (``bot.adapters.registry.RegistryClient`` is
+    one)."""
 
     async def tags(self, image: str, exclusion: list[str] | None = None) -> list[str]: ...
 

@@ -3,7 +3,7 @@
 For every ``{"$imagepolicy": "ns:name"}`` marker the tree's ImagePolicy gives the policy and its
 ImageRepository the image and ``exclusionList``; :func:`resolve_markers` computes each policy's
 latest ref (``{"image", "tag", "digest"?}``), the ``results`` that
-:func:`bot.manifests.setters.apply` takes. Tags come from :func:`fetch_all`, one lookup per
+:func:`bot.core.manifests.setters.apply` takes. Tags come from :func:`fetch_all`, one lookup per
 repository, concurrent; a failure is recorded, never raised.
 """
 
@@ -15,15 +15,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.errors import BotError, PolicyError
-from bot.flux.objects import FluxObjects, ImagePolicy, ImageRepository
-from bot.ignores import canonical_image, filter_tags
+from bot.core.errors import BotError, PolicyError
+from bot.core.flux.objects import FluxObjects, ImagePolicy, ImageRepository
+from bot.core.ignores import canonical_image, filter_tags
+from bot.core.manifests import setters
+from bot.core.model import Ignore
+from bot.core.policy import exclude_tags, latest
+from bot.core.policy.select import Policy
 from bot.jobs.context import Context
 from bot.jobs.sites import mirror_image
-from bot.manifests import setters
-from bot.model import Ignore
-from bot.policy import exclude_tags, latest
-from bot.policy.select import Policy
 
 Progress = Callable[[int, int], None]
 

@@ -4,10 +4,11 @@ Two kinds of references are planned side by side:
 
 * **setter markers** (``{"$imagepolicy": "ns:name"}``): the marker's ImagePolicy spec and its
   ImageRepository (image, ``exclusionList``) found in the tree decide, with
-  :func:`bot.policy.latest`, exactly as Flux would; :func:`bot.manifests.setters.apply` writes;
+  :func:`bot.core.policy.latest`, exactly as Flux would; :func:`bot.core.manifests.setters.apply`
+  writes;
 * **auto-detected references** (see :mod:`bot.jobs.sites`): a ``.fluxbot.yaml`` rule names a
   policy or preset for the image, else the current tag's shape decides
-  (:func:`bot.policy.shape.select`).
+  (:func:`bot.core.policy.shape.select`).
 
 Tags are fetched once per image repository, concurrently; a failing image (registry or policy
 error) becomes a *problem* of the plan and never stops the others. Each file of a group is the
@@ -26,11 +27,15 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.config import Config, load_config
-from bot.errors import BotError, ManifestError, PolicyError
-from bot.flux.graph import FluxGraph
-from bot.flux.objects import ImagePolicy, parse_tree
-from bot.ignores import filter_tags
+from bot.app.log import get_logger
+from bot.core.config import Config, load_config
+from bot.core.errors import BotError, ManifestError, PolicyError
+from bot.core.flux.graph import FluxGraph
+from bot.core.flux.objects import ImagePolicy, parse_tree
+from bot.core.ignores import filter_tags
+from bot.core.manifests import setters
+from bot.core.model import Ignore, Update, UpdateGroup, slug
+from bot.core.policy import exclude_tags
 from bot.jobs.context import Context
 from bot.jobs.markers import (
     Fetch,
@@ -47,10 +52,6 @@ from bot.jobs.sites import (
     apply_site_edits,
     auto_sites,
 )
-from bot.log import get_logger
-from bot.manifests import setters
-from bot.model import Ignore, Update, UpdateGroup, slug
-from bot.policy import exclude_tags
 
 log = get_logger(__name__)
 

@@ -2,9 +2,11 @@
 
 Forge-agnostic: it takes two ``{path: text}`` trees (and optionally the changed paths), finds the
 Kustomizations whose inputs changed on either side, renders only those on both sides, diffs the
-objects and returns a :class:`~bot.flux.diff.PreviewDiff`; :func:`preview_comment` turns it into
-the sticky-comment markdown (``bot.render.diff_comment``); :func:`post_preview` does both for a PR
-through any :class:`~bot.forges.base.Forge`. Secret values seen in either tree are scrubbed from
+objects and returns a :class:`~bot.core.flux.diff.PreviewDiff`; :func:`preview_comment` turns it
+into
+the sticky-comment markdown (``bot.core.render.preview.diff_comment``); :func:`post_preview` does
+both for a PR
+through any :class:`~bot.ports.Forge`. Secret values seen in either tree are scrubbed from
 every diff, note and error.
 
     >>> result = run_preview(base_tree, head_tree)           # doctest: +SKIP
@@ -22,10 +24,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config, load_config
-from bot.dispatch import CONFIG_FILES
-from bot.errors import BotError, ConfigError, RenderError
-from bot.flux.diff import (
+from bot.adapters.build.render import Builder, RenderResult, RenderSettings, TreeRenderer
+from bot.app.log import get_logger
+from bot.core.config import Config, load_config
+from bot.core.dispatch import CONFIG_FILES
+from bot.core.errors import BotError, ConfigError, RenderError
+from bot.core.flux.diff import (
     DiffOptions,
     KustomizationDiff,
     PreviewDiff,
@@ -34,14 +38,12 @@ from bot.flux.diff import (
     scrub,
     secret_values,
 )
-from bot.flux.graph import FluxGraph, Node
-from bot.flux.mask import NoiseRules, generator_secret_values
-from bot.flux.objects import Loader, caching_loader
-from bot.flux.releases import touched_releases
-from bot.flux.render import Builder, RenderResult, RenderSettings, TreeRenderer
-from bot.forges.base import Forge
-from bot.log import get_logger
-from bot.render import DIFF_MARKER, FULL_DIFF_HINT, diff_comment
+from bot.core.flux.graph import FluxGraph, Node
+from bot.core.flux.mask import NoiseRules, generator_secret_values
+from bot.core.flux.objects import Loader, caching_loader
+from bot.core.flux.releases import touched_releases
+from bot.core.render.preview import DIFF_MARKER, FULL_DIFF_HINT, diff_comment
+from bot.ports import Forge
 
 log = get_logger(__name__)
 
@@ -115,7 +117,7 @@ def run_preview(
     """Render the affected Kustomizations on both sides and diff their objects.
 
     Failures of single renders are part of the result. Anything unexpected becomes a
-    :class:`~bot.errors.RenderError` naming only the exception type and where it was raised:
+    :class:`~bot.core.errors.RenderError` naming only the exception type and where it was raised:
     its message, and the locals a traceback formatter might print, can hold PR content and
     secret values.
     """

@@ -1,13 +1,14 @@
 """The reconcile job: merged PR → affected Kustomizations → ask Flux → watch → report on the forge.
 
-The merge commit's tree gives the Flux graph (:mod:`bot.flux.graph`); the changed paths (from the
+The merge commit's tree gives the Flux graph (:mod:`bot.core.flux.graph`); the changed paths (from
+the
 event, else the PR's marker) select the Kustomizations. Flux is asked through the configured
 Receiver, else the Kubernetes API; the rollout is watched through the Kubernetes API, else through
 the commit statuses Flux's notification-controller posts on the merge commit. The result becomes
 the commit status ``fluxbot/rollout`` on the merge commit and one comment on the PR (found again by
-:data:`bot.marker.ROLLOUT_MARKER`, so a repeated run edits it instead of adding another).
+:data:`bot.core.markers.ROLLOUT_MARKER`, so a repeated run edits it instead of adding another).
 
-Test seams in ``ctx.extra``: ``"kube"`` (a :class:`~bot.reconcile.KubeFlux`), ``"http"`` (an
+Test seams in ``ctx.extra``: ``"kube"`` (a :class:`~bot.adapters.kube.KubeFlux`), ``"http"`` (an
 ``httpx.AsyncClient`` for the Receiver), ``"sleep"`` (an async sleep).
 
     report = await run_reconcile(ctx, event)   # event: PR_MERGED, PUSH or a command
@@ -22,21 +23,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.errors import BotError, ReconcileError
-from bot.events import Event, EventKind
-from bot.flux.graph import FluxGraph
-from bot.forges.base import StatusState
-from bot.jobs.context import Context
-from bot.jobs.reconcile_scope import (
-    affected,
-    followed_branches,
-    load_config,
-    repo_urls,
-)
-from bot.log import get_logger
-from bot.marker import ROLLOUT_MARKER, PRMarker
-from bot.model import PRState, PullRequest
-from bot.reconcile import (
+from bot.adapters.kube import (
     GITREPOSITORY,
     KUSTOMIZATION,
     KubeFlux,
@@ -44,7 +31,13 @@ from bot.reconcile import (
     ReconcileConfig,
     watch,
 )
-from bot.rollout import (
+from bot.app.log import get_logger
+from bot.core.errors import BotError, ReconcileError
+from bot.core.events import Event, EventKind
+from bot.core.flux.graph import FluxGraph
+from bot.core.markers import ROLLOUT_MARKER, PRMarker
+from bot.core.model import PRState, PullRequest
+from bot.core.rollout import (
     STATUS_CONTEXT,
     KsRef,
     Observation,
@@ -57,6 +50,14 @@ from bot.rollout import (
     revision_sha,
     rfc3339nano,
 )
+from bot.jobs.context import Context
+from bot.jobs.reconcile_scope import (
+    affected,
+    followed_branches,
+    load_config,
+    repo_urls,
+)
+from bot.ports import StatusState
 
 log = get_logger(__name__)
 # affected/followed_branches/load_config/repo_urls live in bot.jobs.reconcile_scope; re-exported.
@@ -197,7 +198,7 @@ class Ancestry:
     """Commits known to contain the merge; asks the forge about others when it can.
 
     The optional forge method ``is_ancestor(ancestor, descendant) -> bool`` (from
-    :class:`~bot.forges.base.ForgeHistory`: GitHub and GitLab have it) tells whether a revision
+    :class:`~bot.ports.ForgeHistory`: GitHub and GitLab have it) tells whether a revision
     Flux applied or attempted descends from the merge commit; each commit is asked about once.
     Without it, only the branch head seen at the start of the watch counts as a descendant.
     """
@@ -285,7 +286,7 @@ async def run_reconcile(ctx: Context, event: Event) -> RolloutReport | None:
     marker = PRMarker.parse(pr.body) if pr else None
     if not paths and marker is not None:
         paths = sorted({u.path for u in marker.updates})
-    pr_paths = getattr(forge, "pr_paths", None)  # optional: bot.forges.base.ForgeHistory
+    pr_paths = getattr(forge, "pr_paths", None)  # optional: bot.ports.ForgeHistory
     if not paths and pr is not None and callable(pr_paths):
         try:
             paths = sorted(await pr_paths(pr.number))

@@ -1,6 +1,6 @@
 """Which branches and Flux Kustomizations a merge reaches: the reconcile job's scope.
 
-The merged tree's Flux graph (:mod:`bot.flux.graph`) knows the GitRepositories that fetch this
+The merged tree's Flux graph (:mod:`bot.core.flux.graph`) knows the GitRepositories that fetch this
 repository (by URL, https or ssh, or the bootstrap name ``flux-system/flux-system``), the branch
 each follows (``spec.ref.branch``), and the Kustomizations whose build reads a changed path.
 
@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from bot.dispatch import CONFIG_FILES
-from bot.errors import ConfigError
-from bot.flux.base import SourceRef
-from bot.flux.graph import FluxGraph
-from bot.flux.sources import GitRepository
+from bot.adapters.kube import ReconcileConfig
+from bot.core.dispatch import CONFIG_FILES
+from bot.core.errors import ConfigError
+from bot.core.flux.base import SourceRef
+from bot.core.flux.graph import FluxGraph
+from bot.core.flux.sources import GitRepository
+from bot.core.rollout import KsRef
 from bot.jobs.context import Context
-from bot.reconcile import ReconcileConfig
-from bot.rollout import KsRef
 
 
 def load_config(tree: dict[str, str]) -> ReconcileConfig:

@@ -1,7 +1,9 @@
 """Auto-detected image references for the planner: scan, registry mirrors, policy choice, edits.
 
-Glue between :mod:`bot.manifests` (the scan and the byte-exact edits), :mod:`bot.config` (which
-policy a ``.fluxbot.yaml`` rule gives an image) and :mod:`bot.policy.shape` (the default: keep the
+Glue between :mod:`bot.core.manifests` (the scan and the byte-exact edits), :mod:`bot.core.config`
+(which
+policy a ``.fluxbot.yaml`` rule gives an image) and :mod:`bot.core.policy.shape` (the default: keep
+the
 current tag's shape). References carrying a setter marker are left to the marker path.
 
 Registry mirrors map a registry host to another one, keeping the repository path, as containerd's
@@ -18,17 +20,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import bot.policy.shape as shape
-from bot.ignores import canonical_image
-from bot.manifests.edits import Update as EditUpdate
-from bot.manifests.edits import apply_updates
-from bot.manifests.scan import scan
-from bot.manifests.sites import SiteKind
-from bot.policy import latest
-from bot.policy.select import Policy
-from bot.policy.semver import parse_version
-from bot.reference import DOCKER_HUB, InvalidReference, is_docker_hub
-from bot.reference import parse as parse_reference
+import bot.core.policy.shape as shape
+from bot.core.ignores import canonical_image
+from bot.core.manifests.edits import Update as EditUpdate
+from bot.core.manifests.edits import apply_updates
+from bot.core.manifests.scan import scan
+from bot.core.manifests.sites import SiteKind
+from bot.core.policy import latest
+from bot.core.policy.select import Policy
+from bot.core.policy.semver import parse_version
+from bot.core.reference import DOCKER_HUB, InvalidReference, is_docker_hub
+from bot.core.reference import parse as parse_reference
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ class Chooser:
     """Which policy decides a detected reference: a config rule, else an ImagePolicy of the
     repository for that image, else the shape of the current tag."""
 
-    config: Any = None  # bot.config.Config | None
+    config: Any = None  # bot.core.config.Config | None
     flux: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
 
     @property

@@ -3,10 +3,11 @@
 :func:`plan` (in :mod:`bot.jobs.plan`) turns a tree into update groups; :func:`run_update` reads
 the default branch and fluxbot's PRs, plans, and then per group ensures one branch
 ``fluxbot/<group>`` with one commit on the base and one open PR whose body carries the hidden
-:class:`~bot.marker.PRMarker`. Every forge write is an *ensure*, so a repeated run with nothing new
+:class:`~bot.core.markers.PRMarker`. Every forge write is an *ensure*, so a repeated run with
+nothing new
 makes no commit and no PR change; a newer version moves the same branch and updates the same PR;
 a moved base recomputes the edits; a PR whose update is no longer needed is closed with a comment.
-Closed-unmerged PRs become ignores (:func:`~bot.marker.closed_ignores`) for the next plan.
+Closed-unmerged PRs become ignores (:func:`~bot.core.markers.closed_ignores`) for the next plan.
 
     report = await run_update(ctx)
     print(report.to_json())
@@ -20,13 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.errors import BotError, ForgeError
+from bot.app.log import get_logger
+from bot.core.errors import BotError, ForgeError
+from bot.core.markers import PRMarker, closed_ignores, replace_marker
+from bot.core.model import Ignore, PRState, PullRequest, Update, UpdateGroup
+from bot.core.render.prbody import commit_message, pr_body, pr_title
 from bot.jobs.context import Context
 from bot.jobs.plan import Plan, PrOptions, plan, pr_options
-from bot.log import get_logger
-from bot.marker import PRMarker, closed_ignores, replace_marker
-from bot.model import Ignore, PRState, PullRequest, Update, UpdateGroup
-from bot.prbody import commit_message, pr_body, pr_title
 
 log = get_logger(__name__)
 

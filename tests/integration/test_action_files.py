@@ -63,7 +63,7 @@ def test_readme_shows_the_example_workflow() -> None:
 
 
 def test_action_inputs_are_what_the_entrypoint_reads() -> None:
-    from bot.action import inputs
+    from bot.app.action import inputs
 
     meta = YAML(typ="safe").load((REPO / "action.yml").read_text("utf-8"))
     names = set(meta["inputs"])

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from bot.marker import ROLLOUT_MARKER, PRMarker
-from bot.model import IgnoreScope
-from bot.server import RUNTIME, build_app
-from bot.settings import Settings
+from bot.app.server import RUNTIME, build_app
+from bot.app.settings import Settings
+from bot.core.markers import ROLLOUT_MARKER, PRMarker
+from bot.core.model import IgnoreScope
 from tests.support.github_fixtures import GITHUB_TEST_TOKEN, WEBHOOK_SECRET
 from tests.support.kube_fake import Behaviour, KubeFake
 from tests.support.reconcile_data import TREE
@@ -298,7 +298,7 @@ async def test_merge_reconciles_and_reports(
 async def test_diff_renders_the_preview_again(
     setup: tuple[Any, Deliver, dict[str, Any]], webhook_examples: dict[str, Any]
 ) -> None:
-    from bot.marker import DIFF_MARKER
+    from bot.core.markers import DIFF_MARKER
 
     fake, deliver, pr = setup
     number = pr["number"]

@@ -15,16 +15,16 @@ from typing import Any
 
 import pytest
 
-from bot.dispatch import jobs_for
-from bot.events import Event, EventKind
-from bot.forges.gitlab import GitLabForge, open_forge
-from bot.forges.gitlab_events import normalise
+from bot.adapters.gitlab.forge import GitLabForge, open_forge
+from bot.app.settings import Settings
+from bot.app.webhooks import MemoryDeliveryStore
+from bot.core.dispatch import jobs_for
+from bot.core.events import Event, EventKind
+from bot.core.events.gitlab import normalise
+from bot.core.markers import ROLLOUT_MARKER, PRMarker
+from bot.core.model import Ignore, IgnoreScope, Update
 from bot.jobs.context import Context
-from bot.marker import ROLLOUT_MARKER, PRMarker
-from bot.model import Ignore, IgnoreScope, Update
-from bot.runner import run_job
-from bot.settings import Settings
-from bot.webhooks import MemoryDeliveryStore
+from bot.jobs.runner import run_job
 from tests.support.gitlab_fake import FakeGitLab
 from tests.support.kube_fake import Behaviour, KubeFake
 from tests.support.paths import GITLAB_WEBHOOKS
@@ -191,7 +191,7 @@ async def test_through_the_server(
     env: tuple[FakeGitLab, GitLabForge, Run, int], aiohttp_client: Any, tmp_path: Path
 ) -> None:
     """Note Hook deliveries to ``POST /webhooks/gitlab`` of the real server: token, dedupe, job."""
-    from bot.server import RUNTIME, build_app
+    from bot.app.server import RUNTIME, build_app
 
     gitlab, _forge, _run, iid = env
     settings = Settings(

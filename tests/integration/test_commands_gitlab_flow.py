@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from bot.marker import DIFF_MARKER, ROLLOUT_MARKER, PRMarker
-from bot.model import IgnoreScope
-from bot.server import RUNTIME, build_app
-from bot.settings import Settings
+from bot.app.server import RUNTIME, build_app
+from bot.app.settings import Settings
+from bot.core.markers import DIFF_MARKER, ROLLOUT_MARKER, PRMarker
+from bot.core.model import IgnoreScope
 from tests.integration.test_commands_github import DEPLOY, IMAGES
 from tests.support.gitlab_fake import FakeGitLab
 from tests.support.kube_fake import Behaviour, KubeFake

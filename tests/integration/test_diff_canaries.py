@@ -13,10 +13,10 @@ import logging
 
 import pytest
 
-from bot.flux.diff import secret_values
-from bot.flux.objects import parse_tree
+from bot.core.flux.diff import secret_values
+from bot.core.flux.objects import parse_tree
+from bot.core.render.preview import diff_comment, diff_json, diff_markdown, diff_text
 from bot.jobs.preview import run_preview
-from bot.render import diff_comment, diff_json, diff_markdown, diff_text
 from tests.support.diff_fixtures import require_kubectl
 
 LITERAL = "canary-lit-Zq81x-never-show"
@@ -116,7 +116,7 @@ def test_an_unexpected_crash_carries_no_content(
     with neither the message nor a chained traceback whose frames hold the trees."""
     from pathlib import Path
 
-    from bot.errors import RenderError
+    from bot.core.errors import RenderError
 
     def broken(directory: Path) -> str:
         raise ValueError(f"cannot handle {NESTED}")

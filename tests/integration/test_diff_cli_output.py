@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli.app import main
-from bot.cli.diff import DIFF_EXIT
-from bot.render import GITHUB_COMMENT_LIMIT
+from bot.app.cli.app import main
+from bot.app.cli.diff import DIFF_EXIT
+from bot.core.render.preview import GITHUB_COMMENT_LIMIT
 from tests.support.diff_fixtures import ScenarioRepo, require_kubectl
 
 APPS = 8

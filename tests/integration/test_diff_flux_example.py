@@ -12,10 +12,10 @@ import logging
 
 import pytest
 
-from bot.flux.diff import Action, PreviewDiff
-from bot.flux.mask import MASK_AFTER, MASK_BEFORE
+from bot.core.flux.diff import Action, PreviewDiff
+from bot.core.flux.mask import MASK_AFTER, MASK_BEFORE
+from bot.core.render.preview import diff_comment, diff_json, diff_text
 from bot.jobs.preview import run_preview
-from bot.render import diff_comment, diff_json, diff_text
 from tests.support.diff_fixtures import ScenarioRepo
 
 STAGING = "flux-system/apps (clusters/staging)"

@@ -9,9 +9,9 @@ import json
 
 from click.testing import CliRunner
 
-from bot.cli.app import main
-from bot.cli.diff import DIFF_EXIT
-from bot.flux.diff import PreviewDiff
+from bot.app.cli.app import main
+from bot.app.cli.diff import DIFF_EXIT
+from bot.core.flux.diff import PreviewDiff
 from bot.jobs.preview import run_preview
 from tests.support.diff_fixtures import ScenarioRepo
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.core.render.preview import DIFF_MARKER
 from bot.jobs.preview import post_preview
-from bot.render import DIFF_MARKER
 from tests.support.diff_fixtures import require_kubectl
 from tests.support.memory_forge import MemoryForge
 

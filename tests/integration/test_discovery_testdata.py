@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot.manifests.scan import scan
-from bot.manifests.yamlload import load_documents
+from bot.core.manifests.scan import scan
+from bot.core.manifests.yamlload import load_documents
 from tests.support.paths import FLUX_EXAMPLE, ONEDR0P
 
 

@@ -9,11 +9,11 @@ import hmac
 import json
 from typing import Any
 
-from bot.events import EventKind
-from bot.forges.github_auth import TokenCache, app_repositories
-from bot.scheduler import Scheduler
-from bot.server import RUNTIME, build_app
-from bot.settings import Settings
+from bot.adapters.github.auth import TokenCache, app_repositories
+from bot.app.scheduler import Scheduler
+from bot.app.server import RUNTIME, build_app
+from bot.app.settings import Settings
+from bot.core.events import EventKind
 from tests.support.github_fixtures import WEBHOOK_SECRET
 
 
@@ -131,7 +131,7 @@ async def test_token_mode_schedules_the_listed_repositories_and_learns_its_login
 
 
 async def test_token_mode_without_repositories_schedules_nothing(github_fake: Any) -> None:
-    from bot.server import _default_sources
+    from bot.app.server import _default_sources
 
     settings = Settings(github_api_url=github_fake.url, github_token="t")
     assert _default_sources(settings, ()) == []

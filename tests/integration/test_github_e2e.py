@@ -26,8 +26,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.server import RUNTIME, build_app
-from bot.settings import Settings
+from bot.app.server import RUNTIME, build_app
+from bot.app.settings import Settings
 from tests.support.github_fixtures import GITHUB_TEST_TOKEN, WEBHOOK_SECRET
 from tests.support.paths import REPO
 
@@ -136,8 +136,8 @@ def open_pulls(fake: Any) -> list[dict[str, Any]]:
 async def test_push_to_pr_lifecycle(
     aiohttp_client: Any, gitops: tuple[Any, str], registry: Any, webhook_examples: dict[str, Any]
 ) -> None:
-    from bot.registry import RegistryClient
-    from bot.registry.cache import MemoryTagCache
+    from bot.adapters.registry import RegistryClient
+    from bot.adapters.registry.cache import MemoryTagCache
 
     fake, image = gitops
     settings = settings_for(fake, registry)

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ConfigError, ForgeError
-from bot.forges.base import Reaction, StatusState
-from bot.forges.github import GitHubForge, blob_sha, open_forge
-from bot.model import PRState
-from bot.settings import Settings
+from bot.adapters.github.forge import GitHubForge, blob_sha, open_forge
+from bot.app.settings import Settings
+from bot.core.errors import ConfigError, ForgeError
+from bot.core.model import PRState
+from bot.ports import Reaction, StatusState
 
 APP = "apps/app.yaml"
 FILES = {APP: "image: ghcr.io/o/app:1.0.0\n", "README.md": "hi\n", "apps/other.yml": "a: 1\n"}
@@ -258,7 +258,7 @@ async def test_dry_run_writes_nothing(
 
 
 async def test_app_installation_token(github_fake: Any, repo: str) -> None:
-    from bot.forges.github_auth import TokenCache
+    from bot.adapters.github.auth import TokenCache
 
     github_fake.add_installation(77, [repo])
     settings = Settings(
@@ -332,7 +332,7 @@ async def test_closed_prs_older_than_the_listing_cap_still_count(
 ) -> None:
     """Past the newest MAX_PR_PAGES pages, a closed fluxbot PR (an ignore) is found by its
     branch; one whose branch is gone and never reused is the documented limit."""
-    from bot.forges import github as github_module
+    from bot.adapters.github import forge as github_module
     from tests.support.github_fake_state import Pull
 
     monkeypatch.setattr(github_module, "MAX_PR_PAGES", 1)  # a cap of 100 PRs
@@ -366,7 +366,7 @@ async def test_closed_prs_older_than_the_listing_cap_still_count(
 async def test_a_revoked_installation_token_is_replaced_by_the_next_job(
     github_fake: Any, repo: str
 ) -> None:
-    from bot.forges.github_auth import TokenCache
+    from bot.adapters.github.auth import TokenCache
 
     github_fake.add_installation(78, [repo])
     settings = Settings(

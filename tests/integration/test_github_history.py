@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ForgeError
-from bot.events import Event, EventKind
-from bot.forges.base import StatusState
-from bot.forges.github import open_forge
+from bot.adapters.github.forge import open_forge
+from bot.app.settings import Settings
+from bot.core.errors import ForgeError
+from bot.core.events import Event, EventKind
+from bot.core.markers import ROLLOUT_MARKER
 from bot.jobs.context import Context
 from bot.jobs.reconcile import run_reconcile
-from bot.marker import ROLLOUT_MARKER
-from bot.settings import Settings
+from bot.ports import StatusState
 from tests.integration.test_reconcile_forge_seams import INFRA
 from tests.integration.test_reconcile_job import FAST, NoRegistry
 from tests.support.kube_fake import Behaviour, KubeFake

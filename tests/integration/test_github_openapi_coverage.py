@@ -1,7 +1,7 @@
 """Every GitHub request the adapter's code makes (method and endpoint) is made, and so validated
 against GitHub's OpenAPI description by the fake, in one tour of every Forge method and App helper.
 
-The requests come from the source itself: each request call in ``bot/forges/github*.py`` (its
+The requests come from the source itself: each request call in ``bot/adapters/github/*.py`` (its
 method and URL literal), matched to its path template in ``@octokit/openapi``. A request added to
 the adapter without a test that exercises it fails here."""
 
@@ -12,18 +12,18 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from bot.forges.base import Reaction, StatusState
-from bot.forges.github import open_forge
-from bot.forges.github_auth import TokenCache, app_login, app_repositories, token_login
-from bot.settings import Settings
+from bot.adapters.github.auth import TokenCache, app_login, app_repositories, token_login
+from bot.adapters.github.forge import open_forge
+from bot.app.settings import Settings
+from bot.ports import Reaction, StatusState
 from tests.support.github_fake import spec_path
 from tests.support.paths import REPO
 
 SOURCES = (
-    "bot/forges/github.py",
-    "bot/forges/github_auth.py",
-    "bot/forges/github_api.py",
-    "bot/forges/github_history.py",
+    "bot/adapters/github/forge.py",
+    "bot/adapters/github/auth.py",
+    "bot/adapters/github/api.py",
+    "bot/adapters/github/history.py",
 )
 # requested by gidgethub on our behalf (gidgethub.apps.get_installation_access_token)
 LIBRARY = {"/app/installations/{installation_id}/access_tokens"}

@@ -1,4 +1,4 @@
-"""The PREVIEW job glue (bot.runner.run_preview_job) through GitHubForge on the fake GitHub:
+"""The PREVIEW job glue (bot.jobs.runner.run_preview_job) through GitHubForge on the fake GitHub:
 base and head trees read through the API, rendered with kubectl kustomize, one sticky comment."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from bot.dispatch import Job, JobKind
-from bot.events import Event, EventKind
-from bot.forges.github import open_forge
+from bot.adapters.github.forge import open_forge
+from bot.app.settings import Settings
+from bot.core.dispatch import Job, JobKind
+from bot.core.events import Event, EventKind
+from bot.core.markers import DIFF_MARKER
 from bot.jobs.context import Context
-from bot.marker import DIFF_MARKER
-from bot.runner import run_job, run_job_result
-from bot.settings import Settings
+from bot.jobs.runner import run_job, run_job_result
 from tests.support.paths import IN_CI
 
 KS = """\

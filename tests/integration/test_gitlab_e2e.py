@@ -23,9 +23,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.marker import PRMarker
-from bot.server import RUNTIME, build_app
-from bot.settings import Settings
+from bot.app.server import RUNTIME, build_app
+from bot.app.settings import Settings
+from bot.core.markers import PRMarker
 from tests.support.gitlab_fake import FakeGitLab
 from tests.support.gitlab_fixtures import WEBHOOK_SECRET
 from tests.support.paths import GITLAB_WEBHOOKS, REPO
@@ -145,8 +145,8 @@ def writes(fake: FakeGitLab) -> int:
 async def test_webhook_to_merge_request_lifecycle(
     aiohttp_client: Any, gitlab: FakeGitLab, gitops: str, registry: Any
 ) -> None:
-    from bot.registry import RegistryClient
-    from bot.registry.cache import MemoryTagCache
+    from bot.adapters.registry import RegistryClient
+    from bot.adapters.registry.cache import MemoryTagCache
 
     image = gitops
     settings = settings_for(gitlab, registry)
@@ -348,9 +348,9 @@ async def test_scheduled_replan_of_configured_projects(
     """``FLUXBOT_GITLAB_PROJECTS`` through the server's scheduler: no webhook at all."""
     from dataclasses import replace
 
-    from bot.forges.gitlab_schedule import gitlab_projects
-    from bot.registry import RegistryClient
-    from bot.registry.cache import MemoryTagCache
+    from bot.adapters.gitlab.schedule import gitlab_projects
+    from bot.adapters.registry import RegistryClient
+    from bot.adapters.registry.cache import MemoryTagCache
 
     settings = replace(settings_for(gitlab, registry), gitlab_projects=(PROJECT,))
     tags = RegistryClient(insecure=settings.insecure_registries, cache=MemoryTagCache(ttl=0.0))

@@ -14,11 +14,11 @@ from contextlib import AbstractAsyncContextManager
 
 import pytest
 
-from bot.errors import ConfigError, ForgeError
-from bot.forges.base import Reaction, StatusState
-from bot.forges.gitlab import GitLabForge, open_forge
-from bot.model import PRState
-from bot.settings import Settings
+from bot.adapters.gitlab.forge import GitLabForge, open_forge
+from bot.app.settings import Settings
+from bot.core.errors import ConfigError, ForgeError
+from bot.core.model import PRState
+from bot.ports import Reaction, StatusState
 from tests.support.gitlab_fake import FakeGitLab
 
 Opener = Callable[[str], AbstractAsyncContextManager[GitLabForge]]
@@ -201,7 +201,7 @@ async def test_list_prs_only_fluxbot_branches(
 async def test_old_closed_fluxbot_mrs_beyond_the_listing_cap_still_count(
     gitlab: FakeGitLab, project: str, gitlab_forge: Opener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.forges.gitlab.MAX_MR_PAGES", 1)  # newest 100 MRs listed
+    monkeypatch.setattr("bot.adapters.gitlab.forge.MAX_MR_PAGES", 1)  # newest 100 MRs listed
     gitlab.branch(REPO, "fluxbot/old")
     old = gitlab.open_mr(REPO, "fluxbot/old", title="old update")
     gitlab.close_mr(REPO, old)  # closed unmerged: an ignore; GitLab keeps its branch
@@ -356,7 +356,7 @@ async def test_errors_name_the_operation_never_the_token(gitlab: FakeGitLab, pro
 async def test_factory_opens_gitlab(
     gitlab: FakeGitLab, project: str, gitlab_settings: Settings
 ) -> None:
-    from bot.forges.factory import open_forge as factory_open
+    from bot.app.forges import open_forge as factory_open
 
     async with factory_open("gitlab", project, gitlab_settings) as forge:
         assert forge.kind == "gitlab"

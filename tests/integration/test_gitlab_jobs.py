@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.marker import DIFF_MARKER
-from bot.server import build_app
-from bot.settings import Settings
+from bot.app.server import build_app
+from bot.app.settings import Settings
+from bot.core.markers import DIFF_MARKER
 from tests.support.gitlab_fake import FakeGitLab
 from tests.support.gitlab_fixtures import WEBHOOK_SECRET
 from tests.support.paths import GITLAB_WEBHOOKS, IN_CI
@@ -94,7 +94,7 @@ async def server(aiohttp_client: Any, gitlab: FakeGitLab) -> Any:
         bot_login=gitlab.bot,
     )
     client = await aiohttp_client(build_app(settings, registry=object(), schedule=False))
-    from bot.server import RUNTIME
+    from bot.app.server import RUNTIME
 
     queue = client.app[RUNTIME].queue
 

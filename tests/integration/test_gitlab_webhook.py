@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.dispatch import Job, JobKind
-from bot.settings import Settings
-from bot.webhooks import ServerState
-from bot.webhooks.gitlab import ROUTE, authentic, setup
+from bot.app.settings import Settings
+from bot.app.webhooks import ServerState
+from bot.app.webhooks.gitlab import ROUTE, authentic, setup
+from bot.core.dispatch import Job, JobKind
 from tests.support.gitlab_fake import FakeGitLab
 from tests.support.paths import GITLAB_WEBHOOKS
 

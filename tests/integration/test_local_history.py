@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ForgeError
-from bot.forges.base import ForgeHistory, StatusState
-from bot.forges.local import LocalForge
+from bot.adapters.local.forge import LocalForge
+from bot.core.errors import ForgeError
+from bot.ports import ForgeHistory, StatusState
 from tests.integration.test_run_local_forge import git
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.registry import RegistryClient
+from bot.app.settings import Settings
 from bot.jobs.context import Context
 from bot.jobs.update import plan
-from bot.registry import RegistryClient
-from bot.settings import Settings
 from tests.support.memory_forge import MemoryForge
 
 pytestmark = pytest.mark.integration

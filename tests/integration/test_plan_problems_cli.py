@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.app.cli import main
 from tests.support.registry_servers import Fault, FaultProxy
 
 pytestmark = pytest.mark.integration

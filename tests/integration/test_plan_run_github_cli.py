@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.app.cli import main
 from tests.support.github_fixtures import GITHUB_TEST_TOKEN
 from tests.support.paths import REPO
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from bot.forges.local import LocalForge
+from bot.adapters.local.forge import LocalForge
+from bot.adapters.registry import RegistryClient
+from bot.app.settings import Settings
+from bot.core.manifests.scan import scan
+from bot.core.model import slug
 from bot.jobs.context import Context
 from bot.jobs.update import plan, run_update
-from bot.manifests.scan import scan
-from bot.model import slug
-from bot.registry import RegistryClient
-from bot.settings import Settings
 from tests.support.paths import FLUX_EXAMPLE, ONEDR0P
 from tests.support.plan_testdata import (
     expected_numstat,

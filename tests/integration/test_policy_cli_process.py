@@ -48,7 +48,7 @@ def test_debug_shows_the_traceback() -> None:
     done = fluxbot("--debug", "policy", "test", "--semver", ">>1", "--tags", "1.0.0")
     assert done.returncode == 1
     assert "Traceback (most recent call last)" in done.stderr
-    assert "bot.errors.PolicyError: semver range '>>1' is invalid" in done.stderr
+    assert "bot.core.errors.PolicyError: semver range '>>1' is invalid" in done.stderr
 
 
 def test_usage_error_exits_2() -> None:

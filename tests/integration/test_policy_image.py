@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.app.cli import main
 from tests.support.registry_fixtures import unique_repo
 from tests.support.registry_process import RegistryHandle
 

@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot import action
-from bot.forges.github import open_forge
-from bot.marker import ROLLOUT_MARKER, PRMarker
-from bot.model import Update
-from bot.settings import Settings
+from bot.adapters.github.forge import open_forge
+from bot.app import action
+from bot.app.settings import Settings
+from bot.core.markers import ROLLOUT_MARKER, PRMarker
+from bot.core.model import Update
 from tests.integration.test_action_entrypoint import read_outputs
 from tests.integration.test_commands_github import push_payload
 from tests.support.github_fixtures import GITHUB_TEST_TOKEN

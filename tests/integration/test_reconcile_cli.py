@@ -99,7 +99,7 @@ async def test_receiver_no_wait(
 def test_usage_errors() -> None:
     from click.testing import CliRunner
 
-    from bot.cli import main
+    from bot.app.cli import main
 
     runner = CliRunner()
     result = runner.invoke(main, ["reconcile", "-k", "a/b/c"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.errors import ForgeError
-from bot.events import Event, EventKind
-from bot.forges.base import StatusState
+from bot.core.errors import ForgeError
+from bot.core.events import Event, EventKind
 from bot.jobs.reconcile import run_reconcile
+from bot.ports import StatusState
 from tests.integration.test_reconcile_job import (
     FAST,
     context,

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ReconcileError
-from bot.events import Event, EventKind
-from bot.forges.base import StatusState
+from bot.app.settings import Settings
+from bot.core.errors import ReconcileError
+from bot.core.events import Event, EventKind
+from bot.core.markers import ROLLOUT_MARKER, PRMarker
+from bot.core.model import Update
 from bot.jobs.context import Context
 from bot.jobs.reconcile import run_reconcile
-from bot.marker import ROLLOUT_MARKER, PRMarker
-from bot.model import Update
-from bot.settings import Settings
+from bot.ports import StatusState
 from tests.support.flux_receiver_fake import ReceiverFake
 from tests.support.kube_fake import REQUESTED_AT, Behaviour, KubeFake
 from tests.support.memory_forge import MemoryForge

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.errors import ReconcileError
-from bot.reconcile import GITREPOSITORY, KUSTOMIZATION, REQUESTED_AT, KubeFlux, watch
-from bot.rollout import KsRef, Observation, Outcome, evaluate, rfc3339nano
+from bot.adapters.kube import GITREPOSITORY, KUSTOMIZATION, REQUESTED_AT, KubeFlux, watch
+from bot.core.errors import ReconcileError
+from bot.core.rollout import KsRef, Observation, Outcome, evaluate, rfc3339nano
 from tests.support.kube_fake import Behaviour, KubeFake, validate_object
 
 GITREPO = KsRef("flux-system", "flux-system")

@@ -8,8 +8,8 @@ import json
 import httpx
 import pytest
 
-from bot.errors import ConfigError, ReconcileError
-from bot.reconcile import ReceiverTrigger, ReceiverType, receiver_path, sign
+from bot.adapters.kube import ReceiverTrigger, ReceiverType, receiver_path, sign
+from bot.core.errors import ConfigError, ReconcileError
 from tests.support.flux_receiver_fake import ReceiverFake, webhook_path
 from tests.support.kube_fake import REQUESTED_AT, KubeFake
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.app.cli import main
 from tests.support.registry_fixtures import unique_repo
 from tests.support.registry_process import RegistryHandle
 
@@ -96,7 +96,7 @@ def test_docker_config_and_env_credentials(
 async def test_progress_line_on_a_tty(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import registry as cli_registry
+    from bot.app.cli import registry as cli_registry
 
     class SlowClient:
         async def tags(self, image: str, exclusion: object, progress: object = None) -> list[str]:
@@ -120,7 +120,7 @@ def test_cli_client_imports_no_unused_httpx_extras(registry: RegistryHandle) -> 
     registry.seed(repo, ["1"])
     code = (
         "import asyncio, importlib.util, sys\n"
-        "from bot.cli.registry import client_from_options\n"
+        "from bot.app.cli.registry import client_from_options\n"
         "async def main():\n"
         "    async with client_from_options([sys.argv[2]], None, [], None, {}) as client:\n"
         "        print(await client.tags(sys.argv[1]))\n"

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import AuthError, RegistryError, UnsafeURLError
-from bot.registry import Credentials, RegistryClient, SQLiteTagCache
-from bot.registry.protocol import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, SOURCE
+from bot.adapters.registry import Credentials, RegistryClient, SQLiteTagCache
+from bot.adapters.registry.protocol import (
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    SOURCE,
+)
+from bot.core.errors import AuthError, RegistryError, UnsafeURLError
 from tests.support.registry_fixtures import unique_repo
 from tests.support.registry_process import RegistryHandle
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import AuthError
-from bot.registry import Credentials, RegistryClient
+from bot.adapters.registry import Credentials, RegistryClient
+from bot.core.errors import AuthError
 from tests.support.registry_fixtures import unique_repo
 from tests.support.registry_process import RegistryHandle
 

@@ -1,4 +1,5 @@
-"""``fluxbot plan`` reads registry credentials like every entry point (``bot.registry.factory``):
+"""``fluxbot plan`` reads registry credentials like every entry point
+(``bot.adapters.registry.factory``):
 ``FLUXBOT_REGISTRY_AUTH`` and ``FLUXBOT_REGISTRY_SECRETS`` against the htpasswd loopback registry,
 through the real CLI."""
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.app.cli import main
 from tests.support.registry_fixtures import RegistryHandle, unique_repo
 
 pytestmark = pytest.mark.integration

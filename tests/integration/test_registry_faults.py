@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.errors import AuthError, RateLimitError, RegistryError, UnsafeURLError
-from bot.registry import Credentials, Limits, RegistryClient, Retry
+from bot.adapters.registry import Credentials, Limits, RegistryClient, Retry
+from bot.core.errors import AuthError, RateLimitError, RegistryError, UnsafeURLError
 from tests.support.registry_fixtures import unique_repo
 from tests.support.registry_process import RegistryHandle
 from tests.support.registry_servers import Fault, FaultProxy, PaginatingProxy

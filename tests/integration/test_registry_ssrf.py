@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import UnsafeURLError
-from bot.registry import RegistryClient
-from bot.registry.guard import Guard
+from bot.adapters.registry import RegistryClient
+from bot.adapters.registry.guard import Guard
+from bot.core.errors import UnsafeURLError
 from tests.support.registry_fixtures import unique_repo
 from tests.support.registry_process import RegistryHandle
 

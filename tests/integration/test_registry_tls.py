@@ -20,10 +20,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from bot.errors import RegistryError, UnsafeURLError
-from bot.registry import RegistryClient
-from bot.registry.tls import LazyTrustContext, verifying_context
-from bot.registry.transport import _tls_context
+from bot.adapters.registry import RegistryClient
+from bot.adapters.registry.tls import LazyTrustContext, verifying_context
+from bot.adapters.registry.transport import _tls_context
+from bot.core.errors import RegistryError, UnsafeURLError
 
 
 def _cert(

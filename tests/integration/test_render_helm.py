@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.flux.helm import HelmSettings
-from bot.flux.render import RenderSettings
+from bot.adapters.build.helm import HelmSettings
+from bot.adapters.build.render import RenderSettings
 from bot.jobs.preview import PreviewOptions, run_preview
 from tests.support.registry_fixtures import RegistryHandle
 
@@ -232,7 +232,7 @@ def test_only_releases_the_change_can_affect_are_templated(
 ) -> None:
     """Two releases of one in-repo chart in one Kustomization: a values change of one templates
     only that one (on both sides); a kustomization.yaml change templates both."""
-    import bot.flux.render as render_mod
+    import bot.adapters.build.render as render_mod
 
     calls: list[str] = []
     real = render_mod.template_release

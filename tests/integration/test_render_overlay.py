@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from bot.errors import RenderError
-from bot.flux.graph import FluxGraph
-from bot.flux.render import RenderResult, TreeRenderer
-from bot.kustomize import build_kustomization, netns_prefix, run
+from bot.adapters.build.render import RenderResult, TreeRenderer
+from bot.adapters.proc import build_kustomization, netns_prefix, run
+from bot.core.errors import RenderError
+from bot.core.flux.graph import FluxGraph
 from tests.support.diff_fixtures import require_kubectl
 
 KS = """\

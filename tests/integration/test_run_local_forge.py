@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ForgeError
-from bot.forges.factory import open_forge
-from bot.forges.local import LocalForge
-from bot.model import PRState
-from bot.settings import Settings
+from bot.adapters.local.forge import LocalForge
+from bot.app.forges import open_forge
+from bot.app.settings import Settings
+from bot.core.errors import ForgeError
+from bot.core.model import PRState
 
 
 def git(repo: Path, *args: str) -> str:
@@ -123,8 +123,8 @@ async def test_errors(tmp_path: Path, repo: Path) -> None:
 async def test_factory_routes_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
     import contextlib
 
-    import bot.forges.gitlab as gitlab
-    from bot.errors import ConfigError
+    import bot.adapters.gitlab.forge as gitlab
+    from bot.core.errors import ConfigError
 
     seen: dict[str, object] = {}
 
@@ -145,7 +145,7 @@ async def test_factory_routes_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_a_failed_write_leaves_the_previous_files_whole(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.forges.base import StatusState
+    from bot.ports import StatusState
 
     out = tmp_path / "out"
     async with LocalForge.open(repo, output=out) as forge:

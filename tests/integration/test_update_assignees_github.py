@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.forges.github import open_forge
+from bot.adapters.github.forge import open_forge
+from bot.app.settings import Settings
 from bot.jobs.context import Context
 from bot.jobs.update import run_update
-from bot.settings import Settings
 from tests.support.fake_tags import FakeTags
 
 DEPLOY = (

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.kustomize import changed_paths, git, git_tree
+from bot.adapters.proc import changed_paths, git, git_tree
 from tests.support.paths import FLUX_EXAMPLE, IN_CI, ONEDR0P
 
 Edit = str | None | Callable[[str], str]

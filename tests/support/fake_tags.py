@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from bot.errors import RegistryError
+from bot.core.errors import RegistryError
 
 
 @dataclass

@@ -4,7 +4,7 @@
 - ``github_fake`` (function): a started :class:`~tests.support.github_fake.FakeGitHub` with a plain
   token ``GITHUB_TEST_TOKEN`` (login ``fluxbot[bot]``); the test fails at teardown if any request
   was invalid for the OpenAPI description.
-- ``github_settings`` (function): :class:`bot.settings.Settings` for the fake with that token.
+- ``github_settings`` (function): :class:`bot.app.settings.Settings` for the fake with that token.
 
 Under ``CI=true`` missing npm packages fail the test instead of skipping it.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bot.settings import Settings
+from bot.app.settings import Settings
 from tests.support.paths import IN_CI, REPO
 
 NODE_MODULES = REPO / "tests" / "node_modules"

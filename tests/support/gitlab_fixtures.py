@@ -2,9 +2,10 @@
 
 - ``gitlab``: a started :class:`~tests.support.gitlab_fake.FakeGitLab` (function scope); at
   teardown the test fails if any request departed from GitLab's documented shapes.
-- ``gitlab_settings``: :class:`bot.settings.Settings` with the fake's URL, token and webhook secret.
+- ``gitlab_settings``: :class:`bot.app.settings.Settings` with the fake's URL, token and webhook
+secret.
 - ``gitlab_forge``: ``async with gitlab_forge("group/app") as forge`` → a real
-  :class:`bot.forges.gitlab.GitLabForge` talking to the fake.
+  :class:`bot.adapters.gitlab.forge.GitLabForge` talking to the fake.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from contextlib import AbstractAsyncContextManager
 
 import pytest
 
-from bot.forges.gitlab import GitLabForge, open_forge
-from bot.settings import Settings
+from bot.adapters.gitlab.forge import GitLabForge, open_forge
+from bot.app.settings import Settings
 from tests.support.gitlab_fake import FakeGitLab
 
 WEBHOOK_SECRET = "gitlab-webhook-secret"

@@ -1,4 +1,4 @@
-"""An in-memory :class:`~bot.forges.base.Forge` for job tests: commits, branches, PRs, comments.
+"""An in-memory :class:`~bot.ports.Forge` for job tests: commits, branches, PRs, comments.
 
 Commits are content-addressed (sha1 of parent + files + message) so "no new commit" is observable;
 every write is recorded in ``calls`` so a test can assert what a job did, and ``merge(number)``
@@ -15,9 +15,9 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from bot.errors import ForgeError
-from bot.forges.base import Reaction, StatusState, is_yaml
-from bot.model import BRANCH_PREFIX, PRState, PullRequest
+from bot.core.errors import ForgeError
+from bot.core.model import BRANCH_PREFIX, PRState, PullRequest
+from bot.ports import Reaction, StatusState, is_yaml
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ class MemoryForge:
 
 
 class HistoryMemoryForge(MemoryForge):
-    """A MemoryForge with the :class:`~bot.forges.base.ForgeHistory` methods, as the GitHub,
+    """A MemoryForge with the :class:`~bot.ports.ForgeHistory` methods, as the GitHub,
     GitLab and local forges have them (plain MemoryForge stays without, for the fallbacks)."""
 
     def _ancestors(self, sha: str) -> list[str]:

@@ -7,8 +7,8 @@ import sys
 
 from click.testing import CliRunner
 
-from bot.cli import main
-from bot.cli.app import LAZY_COMMANDS
+from bot.app.cli import main
+from bot.app.cli.app import LAZY_COMMANDS
 
 
 def test_help_lists_every_subcommand() -> None:
@@ -32,7 +32,7 @@ def test_usage_error_exits_2() -> None:
 
 def test_help_does_not_import_the_features() -> None:
     code = (
-        "import sys; from bot.cli import main\n"
+        "import sys; from bot.app.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in sys.modules if m.startswith(('httpx', 'aiohttp', 'bot.jobs'))))"
     )

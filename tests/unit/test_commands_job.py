@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from bot.events import Event, EventKind
-from bot.forges.base import Reaction, StatusState
+from bot.app.settings import Settings
+from bot.app.webhooks import MemoryDeliveryStore
+from bot.core.events import Event, EventKind
+from bot.core.markers import PRMarker
+from bot.core.model import Ignore, IgnoreScope, PRState, Update
 from bot.jobs.command import reply_marker, run_command
 from bot.jobs.context import Context
 from bot.jobs.update import ignores_from
-from bot.marker import PRMarker
-from bot.model import Ignore, IgnoreScope, PRState, Update
-from bot.settings import Settings
-from bot.webhooks import MemoryDeliveryStore
+from bot.ports import Reaction, StatusState
 from tests.support.memory_forge import MemoryForge
 from tests.support.reconcile_data import DEPLOY, TREE, fluxbot_config
 
@@ -100,7 +100,7 @@ async def test_refused_user_gets_a_polite_reply_and_nothing_happens() -> None:
 async def test_a_failed_permission_check_refuses_and_says_why(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bot.errors import ForgeError
+    from bot.core.errors import ForgeError
 
     forge, ctx, number = await setup()
 
@@ -292,7 +292,7 @@ async def test_diff_runs_the_preview_for_the_pr_head(monkeypatch: pytest.MonkeyP
         seen.append(e)
         return "rendered"
 
-    monkeypatch.setattr("bot.runner.run_preview_job", fake_preview)
+    monkeypatch.setattr("bot.jobs.runner.run_preview_job", fake_preview)
     await run_command(ctx, comment("/fluxbot diff", number))
     (event,) = seen
     pr = forge.prs[number]

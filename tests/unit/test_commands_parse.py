@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.commands import (
+from bot.core.commands import (
     HELP_TEXT,
     CommandKind,
     describe_ignores,
@@ -16,8 +16,8 @@ from bot.commands import (
     with_ignores,
     without_ignores,
 )
-from bot.marker import PRMarker, closed_ignores
-from bot.model import Ignore, IgnoreScope, Update
+from bot.core.markers import PRMarker, closed_ignores
+from bot.core.model import Ignore, IgnoreScope, Update
 
 
 def kinds(body: str, names: tuple[str, ...] = ("fluxbot",)) -> list[str]:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError
-from bot.policy import presets
+from bot.core.errors import ConfigError
+from bot.core.policy import presets
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config, check_config, load_config, split_image
-from bot.errors import ConfigError, PolicyError
-from bot.policy import latest
-from bot.policy.presets import policies_dir, preset_names, preset_spec, schema
+from bot.core.config import Config, check_config, load_config, split_image
+from bot.core.errors import ConfigError, PolicyError
+from bot.core.policy import latest
+from bot.core.policy.presets import policies_dir, preset_names, preset_spec, schema
 
 FULL = """
 version: 1

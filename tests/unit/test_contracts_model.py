@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dispatch import JobKind, jobs_for, touches_manifests
-from bot.events import Event, EventKind
-from bot.marker import PRMarker, closed_ignores, replace_marker
-from bot.model import Ignore, IgnoreScope, Update, UpdateGroup, slug
-from bot.settings import Settings
+from bot.app.settings import Settings
+from bot.core.dispatch import JobKind, jobs_for, touches_manifests
+from bot.core.events import Event, EventKind
+from bot.core.markers import PRMarker, closed_ignores, replace_marker
+from bot.core.model import Ignore, IgnoreScope, Update, UpdateGroup, slug
 
 U = Update(path="apps/a.yaml", line=7, image="ghcr.io/o/app", old="1.0.0", new="1.2.0")
 

@@ -7,7 +7,7 @@ import copy
 import json
 from typing import Any
 
-from bot.flux.diff import (
+from bot.core.flux.diff import (
     Action,
     DiffOptions,
     KustomizationDiff,
@@ -16,9 +16,9 @@ from bot.flux.diff import (
     image_changes,
     scrub,
 )
-from bot.flux.mask import MASK, MASK_AFTER, MASK_BEFORE, SOPS, NoiseRules
-from bot.flux.objects import ObjectKey
-from bot.render import DIFF_MARKER, diff_comment, diff_json, diff_markdown, diff_text
+from bot.core.flux.mask import MASK, MASK_AFTER, MASK_BEFORE, SOPS, NoiseRules
+from bot.core.flux.objects import ObjectKey
+from bot.core.render.preview import DIFF_MARKER, diff_comment, diff_json, diff_markdown, diff_text
 
 CANARY = "canary-Zq9xV7-secret-value"
 CANARY2 = "second-canary-Kp3wR8"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.flux.graph import FluxGraph, copy_plan, copy_view, glob_regex
-from bot.flux.objects import CopyRule
+from bot.core.flux.graph import FluxGraph, copy_plan, copy_view, glob_regex
+from bot.core.flux.objects import CopyRule
 from tests.support.paths import FLUX_EXAMPLE, ONEDR0P
 
 

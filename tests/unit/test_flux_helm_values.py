@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.flux.helm import HelmSkip, _set_path, release_values, typed_value
-from bot.flux.objects import FluxObjects
+from bot.adapters.build.helm import HelmSkip, _set_path, release_values, typed_value
+from bot.core.flux.objects import FluxObjects
 
 
 def _cm(name: str, data: dict[str, str]) -> dict[str, Any]:

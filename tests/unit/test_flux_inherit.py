@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from bot.flux.inherit import (
+from bot.core.flux.inherit import (
     apply_patches,
     effective_child,
     json6902,
@@ -14,8 +14,8 @@ from bot.flux.inherit import (
     resolve_vars,
     target_matches,
 )
-from bot.flux.objects import Kustomization, parse_tree
-from bot.manifests.yamlload import load_documents
+from bot.core.flux.objects import Kustomization, parse_tree
+from bot.core.manifests.yamlload import load_documents
 
 CHILD = {
     "apiVersion": "kustomize.toolkit.fluxcd.io/v1",

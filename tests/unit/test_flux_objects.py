@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import ManifestError
-from bot.flux.objects import (
+from bot.core.errors import ManifestError
+from bot.core.flux.objects import (
     ArtifactGenerator,
     HelmRelease,
     ImagePolicy,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.flux.graph import FluxGraph
-from bot.flux.releases import touched_releases
-from bot.manifests.yamlload import load_documents
+from bot.core.flux.graph import FluxGraph
+from bot.core.flux.releases import touched_releases
+from bot.core.manifests.yamlload import load_documents
 
 KS = """\
 apiVersion: kustomize.toolkit.fluxcd.io/v1

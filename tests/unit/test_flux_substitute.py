@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import RenderError
-from bot.flux.substitute import collect_vars, disabled, envsubst, validate_names
+from bot.core.errors import RenderError
+from bot.core.flux.substitute import collect_vars, disabled, envsubst, validate_names
 
 # cases from drone/envsubst's own eval tests (tldp parameter-substitution examples)
 CASES = [

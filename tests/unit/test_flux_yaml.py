@@ -1,11 +1,11 @@
-"""Reading rendered output through bot.manifests.yamlload; stable writing for diffs."""
+"""Reading rendered output through bot.core.manifests.yamlload; stable writing for diffs."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.errors import ManifestError
-from bot.flux._yaml import dump_yaml, load_rendered
+from bot.core.errors import ManifestError
+from bot.core.flux._yaml import dump_yaml, load_rendered
 
 
 def test_rendered_output_larger_than_the_limit_is_read_by_whole_documents() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from bot.action import event_of, jobs_to_run
-from bot.dispatch import JobKind
+from bot.app.action import event_of, jobs_to_run
+from bot.core.dispatch import JobKind
 
 BOT = "github-actions[bot]"
 
@@ -41,10 +41,10 @@ def test_unwritable_outputs_fail_with_an_annotation(
 ) -> None:
     import json
 
-    from bot.action import main
+    from bot.app.action import main
 
     # main() configures logging onto this test's captured stderr: keep it off other tests
-    monkeypatch.setattr("bot.log.configure", lambda debug=False: None)
+    monkeypatch.setattr("bot.app.log.configure", lambda debug=False: None)
 
     event = tmp_path / "event.json"
     event.write_text(json.dumps(webhook_examples["star"][0]))
@@ -69,7 +69,7 @@ def test_outputs_use_the_runners_multiline_form(tmp_path: Any) -> None:
     many lines, whatever text) can end its record early or forge another output."""
     import re
 
-    from bot.action import write_outputs
+    from bot.app.action import write_outputs
 
     path = tmp_path / "out"
     path.write_text("earlier=1\n")
@@ -94,7 +94,7 @@ def test_every_output_the_action_writes_is_declared_in_action_yml() -> None:
 
     root = Path(__file__).resolve().parents[2]
     declared = set(YAML(typ="safe").load((root / "action.yml").read_text())["outputs"])
-    source = (root / "bot" / "action.py").read_text()
+    source = (root / "bot" / "app" / "action.py").read_text()
     written = set(re.findall(r'"([a-z-]+)": json\.dumps', source))
     assert {"updates", "pull-requests", "rollout"} <= written
     assert written <= declared

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from gidgethub.abc import GitHubAPI
 
-from bot.errors import ForgeError
-from bot.forges.github_api import SECONDARY_WAIT, retry_delay
-from bot.forges.github_auth import TokenCache, parse_expiry
+from bot.adapters.github.api import SECONDARY_WAIT, retry_delay
+from bot.adapters.github.auth import TokenCache, parse_expiry
+from bot.core.errors import ForgeError
 
 
 class Recorded(GitHubAPI):

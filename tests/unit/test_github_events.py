@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from bot.dispatch import JobKind, jobs_for
-from bot.events import EventKind
-from bot.forges.github_events import label, normalise
+from bot.core.dispatch import JobKind, jobs_for
+from bot.core.events import EventKind
+from bot.core.events.github import label, normalise
 
 BOT = "fluxbot[bot]"
 

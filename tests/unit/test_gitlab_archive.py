@@ -8,8 +8,8 @@ import tarfile
 
 import pytest
 
-from bot.forges.base import is_yaml
-from bot.forges.gitlab_archive import ArchiveLimits, ArchiveUnusable, read_archive
+from bot.adapters.gitlab.archive import ArchiveLimits, ArchiveUnusable, read_archive
+from bot.ports import is_yaml
 
 TOP = "app-0123abcd-0123abcd"
 

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.dispatch import JobKind, jobs_for
-from bot.errors import WebhookError
-from bot.events import EventKind
-from bot.forges.gitlab_events import is_bot_username, normalise
+from bot.core.dispatch import JobKind, jobs_for
+from bot.core.errors import WebhookError
+from bot.core.events import EventKind
+from bot.core.events.gitlab import is_bot_username, normalise
 from tests.support.paths import GITLAB_WEBHOOKS
 
 

@@ -11,7 +11,7 @@ import time
 
 import gitlab
 
-from bot.forges.gitlab_client import GitLabPool
+from bot.adapters.gitlab.client import GitLabPool
 
 
 async def test_bounded_and_one_client_per_thread() -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import RateLimitError
-from bot.forges.gitlab_client import RateBudget, retry_after_seconds
+from bot.adapters.gitlab.client import RateBudget, retry_after_seconds
+from bot.core.errors import RateLimitError
 
 
 class Clock:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.dispatch import JobKind, jobs_for
-from bot.events import Event, EventKind
-from bot.forges.gitlab_schedule import gitlab_projects
-from bot.scheduler import Scheduler
-from bot.settings import Settings
+from bot.adapters.gitlab.schedule import gitlab_projects
+from bot.app.scheduler import Scheduler
+from bot.app.settings import Settings
+from bot.core.dispatch import JobKind, jobs_for
+from bot.core.events import Event, EventKind
 
 
 async def _round(settings: Settings) -> list[Event]:

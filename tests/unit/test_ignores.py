@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ignores import filter_tags, is_ignored
-from bot.model import Ignore, IgnoreScope
+from bot.core.ignores import filter_tags, is_ignored
+from bot.core.model import Ignore, IgnoreScope
 
 IMG = "ghcr.io/o/app"
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bot.log import configure, get_logger, redact
+from bot.app.log import configure, get_logger, redact
 
 
 @pytest.mark.parametrize(

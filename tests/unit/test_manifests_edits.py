@@ -1,13 +1,13 @@
-"""bot.manifests.edits: golden before/after edits for every site kind and formatting hazard."""
+"""bot.core.manifests.edits: golden before/after edits for every site kind and formatting hazard."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.errors import ManifestError
-from bot.manifests.edits import Update, apply_updates
-from bot.manifests.scan import scan_text
-from bot.manifests.sites import SiteKind
+from bot.core.errors import ManifestError
+from bot.core.manifests.edits import Update, apply_updates
+from bot.core.manifests.scan import scan_text
+from bot.core.manifests.sites import SiteKind
 
 OLD = "sha256:" + "ab" * 32
 NEW = "sha256:" + "cd" * 32

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.manifests.edits import Update, apply_updates
-from bot.manifests.scan import scan_text
-from bot.manifests.setters import apply, find_markers
+from bot.core.manifests.edits import Update, apply_updates
+from bot.core.manifests.scan import scan_text
+from bot.core.manifests.setters import apply, find_markers
 from tests.support.paths import FLUX_EXAMPLE, ONEDR0P
 
 OTHER_DIGEST = "sha256:" + "f0" * 32

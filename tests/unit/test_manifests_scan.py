@@ -1,4 +1,4 @@
-"""bot.manifests.scan: every site kind of the table, markers, unresolvable values, spans."""
+"""bot.core.manifests.scan: every site kind of the table, markers, unresolvable values, spans."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import bot.manifests.edits
-import bot.manifests.scalars
-import bot.manifests.scan
-import bot.manifests.setters
-import bot.manifests.yamlload
-import bot.policy.shape
-from bot.errors import ManifestError
-from bot.manifests.refs import ImageRef
-from bot.manifests.scan import may_hold_reference, scan, scan_text
-from bot.manifests.setters import apply
-from bot.manifests.sites import Role, SiteKind
+import bot.core.manifests.edits
+import bot.core.manifests.scalars
+import bot.core.manifests.scan
+import bot.core.manifests.setters
+import bot.core.manifests.yamlload
+import bot.core.policy.shape
+from bot.core.errors import ManifestError
+from bot.core.manifests.refs import ImageRef
+from bot.core.manifests.scan import may_hold_reference, scan, scan_text
+from bot.core.manifests.setters import apply
+from bot.core.manifests.sites import Role, SiteKind
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -281,12 +281,12 @@ def test_scan_tree_owner_errors_and_prefilter() -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        bot.manifests.yamlload,
-        bot.manifests.scalars,
-        bot.manifests.setters,
-        bot.manifests.scan,
-        bot.manifests.edits,
-        bot.policy.shape,
+        bot.core.manifests.yamlload,
+        bot.core.manifests.scalars,
+        bot.core.manifests.setters,
+        bot.core.manifests.scan,
+        bot.core.manifests.edits,
+        bot.core.policy.shape,
     ],
 )
 def test_docstring_examples(module: object) -> None:

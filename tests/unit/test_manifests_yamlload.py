@@ -1,4 +1,4 @@
-"""bot.manifests.yamlload: real-repo YAML features, limits and clear errors."""
+"""bot.core.manifests.yamlload: real-repo YAML features, limits and clear errors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import ManifestError
-from bot.manifests.yamlload import Mapping, Scalar, compose_documents, load_documents
+from bot.core.errors import ManifestError
+from bot.core.manifests.yamlload import Mapping, Scalar, compose_documents, load_documents
 from tests.support.paths import FLUX_EXAMPLE, ONEDR0P
 
 

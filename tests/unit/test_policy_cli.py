@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.app.cli import main
 
 IMAGEPOLICY = """\
 apiVersion: image.toolkit.fluxcd.io/v1

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import PolicyError
-from bot.policy.gosyntax import compile_pattern, expand, parse_float
+from bot.core.errors import PolicyError
+from bot.core.policy.gosyntax import compile_pattern, expand, parse_float
 
 
 @pytest.mark.parametrize(

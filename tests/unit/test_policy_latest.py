@@ -1,4 +1,5 @@
-"""``bot.policy.latest``/``explain``: Flux ImagePolicy behaviour from the Flux docs (own cases)."""
+"""``bot.core.policy.latest``/``explain``: Flux ImagePolicy behaviour from the Flux docs (own
+cases)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.errors import PolicyError
-from bot.policy import DEFAULT_EXCLUSION_LIST, exclude_tags, excluded_by, explain, latest
+from bot.core.errors import PolicyError
+from bot.core.policy import DEFAULT_EXCLUSION_LIST, exclude_tags, excluded_by, explain, latest
 
 
 def semver(rng: str, **filt: str) -> dict[str, Any]:

@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import PolicyError
-from bot.policy import latest
-from bot.policy.semver import compile_range, parse_tag
+from bot.core.errors import PolicyError
+from bot.core.policy import latest
+from bot.core.policy.semver import compile_range, parse_tag
 
 _num = st.integers(min_value=0, max_value=12).map(str)
 _pre = st.lists(

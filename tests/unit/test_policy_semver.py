@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import PolicyError
-from bot.policy.semver import compile_range, matches, parse_tag, parse_version
+from bot.core.errors import PolicyError
+from bot.core.policy.semver import compile_range, matches, parse_tag, parse_version
 
 # (range, version, expected)
 CASES = [

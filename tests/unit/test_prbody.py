@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.marker import PRMarker
-from bot.model import Ignore, IgnoreScope, Update, UpdateGroup
-from bot.prbody import commit_message, pr_body, pr_title, release_links
+from bot.core.markers import PRMarker
+from bot.core.model import Ignore, IgnoreScope, Update, UpdateGroup
+from bot.core.render.prbody import commit_message, pr_body, pr_title, release_links
 
 APP = Update(
     "apps/app.yaml",
@@ -85,7 +85,7 @@ def test_commit_message_and_title_templates() -> None:
 
 
 def test_huge_group_body_stays_under_the_forge_limit() -> None:
-    from bot.prbody import MAX_BODY
+    from bot.core.render.prbody import MAX_BODY
 
     many = tuple(
         Update(f"apps/app-{i:04d}/deployment.yaml", 12, f"ghcr.io/org/app-{i}", "1.0.0", "1.1.0",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.cli.app import LAZY_COMMANDS
-from bot.config import check_config, load_config
+from bot.app.cli.app import LAZY_COMMANDS
+from bot.core.config import check_config, load_config
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from bot.dispatch import Job, JobKind
-from bot.events import Event, EventKind
-from bot.queue import JobQueue, QueueClosed, is_detached
+from bot.adapters.queue import JobQueue, QueueClosed, is_detached
+from bot.core.dispatch import Job, JobKind
+from bot.core.events import Event, EventKind
 
 
 def job(kind: JobKind, repo: str = "o/r") -> Job:

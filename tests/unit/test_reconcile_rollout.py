@@ -6,10 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ConfigError, ReconcileError
-from bot.forges.base import StatusState
-from bot.marker import ROLLOUT_MARKER
-from bot.reconcile import (
+from bot.adapters.kube import (
     ReceiverType,
     ReconcileConfig,
     parse_duration,
@@ -17,7 +14,9 @@ from bot.reconcile import (
     sign,
     watch,
 )
-from bot.rollout import (
+from bot.core.errors import ConfigError, ReconcileError
+from bot.core.markers import ROLLOUT_MARKER
+from bot.core.rollout import (
     KsRef,
     Observation,
     Outcome,
@@ -29,6 +28,7 @@ from bot.rollout import (
     revision_sha,
     rfc3339nano,
 )
+from bot.ports import StatusState
 
 SHA = "abc123def4567890abc123def4567890abc12345"
 
@@ -205,7 +205,7 @@ async def test_watch_with_injected_clock() -> None:
 
 
 def test_settings_from_env(tmp_path: Any) -> None:
-    from bot.settings import Settings
+    from bot.app.settings import Settings
 
     secret = tmp_path / "secret"
     secret.write_text("from-file\n")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.events import Event, EventKind
-from bot.flux.graph import FluxGraph
+from bot.app.settings import Settings
+from bot.core.events import Event, EventKind
+from bot.core.flux.graph import FluxGraph
 from bot.jobs.context import Context
 from bot.jobs.reconcile import affected, followed_branches, repo_urls, run_reconcile
-from bot.settings import Settings
 from tests.support.memory_forge import MemoryForge
 from tests.support.reconcile_data import DEPLOY, TREE, fluxbot_config
 

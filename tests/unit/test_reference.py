@@ -1,4 +1,4 @@
-"""bot.reference: grammar, Docker Hub normalisation, the user's spelling kept."""
+"""bot.core.reference: grammar, Docker Hub normalisation, the user's spelling kept."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.errors import ConfigError
-from bot.reference import InvalidReference, parse
+from bot.core.errors import ConfigError
+from bot.core.reference import InvalidReference, parse
 
 D = "sha256:" + "a" * 64
 

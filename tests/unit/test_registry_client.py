@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import AuthError, ConfigError, RegistryError, UnsafeURLError
-from bot.registry import Credentials, MemoryTagCache, RegistryClient
-from bot.registry.client import compile_exclusion
-from bot.registry.protocol import ACCEPT, OCI_MANIFEST
+from bot.adapters.registry import Credentials, MemoryTagCache, RegistryClient
+from bot.adapters.registry.client import compile_exclusion
+from bot.adapters.registry.protocol import ACCEPT, OCI_MANIFEST
+from bot.core.errors import AuthError, ConfigError, RegistryError, UnsafeURLError
 
 REG = "registry.example.com"
 REALM = "https://auth.example.com/token"
@@ -173,7 +173,7 @@ async def test_rate_per_registry_overrides_the_default() -> None:
 
 
 def test_registry_rates_from_the_environment() -> None:
-    from bot.cli.registry import registry_rates
+    from bot.app.cli.registry import registry_rates
 
     env = {"FLUXBOT_REGISTRY_RATES": "docker.io=5, ghcr.io=0.5,,127.0.0.1:5000=20"}
     assert registry_rates(env) == {"docker.io": 5.0, "ghcr.io": 0.5, "127.0.0.1:5000": 20.0}

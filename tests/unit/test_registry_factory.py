@@ -1,4 +1,4 @@
-"""``bot.registry.factory.client_from_settings``: the one registry client every entry point
+"""``bot.adapters.registry.factory.client_from_settings``: the one registry client every entry point
 builds (``fluxbot tags|plan|run``, the Action, ``fluxbot serve``), from ``Settings.from_env``."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ConfigError
-from bot.registry import Credentials, RegistryClient, SQLiteTagCache
-from bot.registry import factory as factory_module
-from bot.registry.factory import client_from_settings
-from bot.settings import Settings
+from bot.adapters.registry import Credentials, RegistryClient, SQLiteTagCache
+from bot.adapters.registry import factory as factory_module
+from bot.adapters.registry.factory import client_from_settings
+from bot.app.settings import Settings
+from bot.core.errors import ConfigError
 
 PASSWORD = "canary-pw-5f1e9"  # never in a repr
 SECRET_PASSWORD = "canary-secret-pw-77c2"
@@ -136,9 +136,9 @@ async def test_every_entry_point_builds_the_same_client(
     tmp_path: Path, built: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The CLI, the Action and the server pass the same settings the same way."""
-    from bot import action, server
-    from bot.cli import plan as cli_plan
-    from bot.cli.registry import client_from_options
+    from bot.app import action, server
+    from bot.app.cli import plan as cli_plan
+    from bot.app.cli.registry import client_from_options
 
     env = _env(tmp_path)
     for name, value in env.items():

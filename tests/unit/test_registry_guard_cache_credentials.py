@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError, UnsafeURLError
-from bot.registry import MemoryTagCache, SQLiteTagCache
-from bot.registry.credentials import Credentials, DockerConfig, registry_key
-from bot.registry.guard import Guard, host_port, is_public_ip
+from bot.adapters.registry import MemoryTagCache, SQLiteTagCache
+from bot.adapters.registry.credentials import Credentials, DockerConfig, registry_key
+from bot.adapters.registry.guard import Guard, host_port, is_public_ip
+from bot.core.errors import ConfigError, UnsafeURLError
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""bot.registry.protocol: the pure half of the registry client, on recorded real-world headers."""
+"""bot.adapters.registry.protocol: the pure half of the registry client, on recorded real-world
+headers."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.registry.protocol import (
+from bot.adapters.registry.protocol import (
     DOCKER_LIST,
     OCI_INDEX,
     OCI_MANIFEST,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.app.cli import main
 
 
 def test_serve_refuses_to_start_without_a_webhook_secret() -> None:
@@ -31,7 +31,7 @@ def test_action_without_a_repository_fails_with_an_annotation() -> None:
 
 
 def test_repositories_for_token_mode_are_owner_name_pairs() -> None:
-    from bot.cli.serve import parse_repositories
+    from bot.app.cli.serve import parse_repositories
 
     assert parse_repositories(" o/a, o/b ,,o/a") == ("o/a", "o/b")
     assert parse_repositories("") == ()
@@ -50,7 +50,7 @@ def test_log_lines_are_written_off_the_calling_thread() -> None:
     import threading
     import time
 
-    from bot.cli.serve import BackgroundWriter
+    from bot.app.cli.serve import BackgroundWriter
 
     gate = threading.Event()
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from bot.dispatch import Job, JobKind
-from bot.events import Event, EventKind
+from bot.adapters.queue import JobQueue, QueueClosed
+from bot.app.scheduler import Scheduler
+from bot.core.dispatch import Job, JobKind
+from bot.core.events import Event, EventKind
 from bot.jobs.context import Context
-from bot.queue import JobQueue, QueueClosed
-from bot.runner import JOBS, Unavailable, _load, run_job
-from bot.scheduler import Scheduler
+from bot.jobs.runner import JOBS, Unavailable, _load, run_job
 
 
 def job(repo: str, kind: JobKind = JobKind.UPDATE) -> Job:
@@ -127,7 +127,7 @@ async def test_runner_maps_kinds_and_reports_unavailable(monkeypatch: pytest.Mon
     assert set(JOBS) == set(JobKind)
 
     async def failing(c: Context, e: Event) -> None:
-        from bot.errors import ForgeError
+        from bot.core.errors import ForgeError
 
         raise ForgeError("GitHub said no")
 

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.server import build_app
-from bot.settings import Settings
-from bot.store import SQLiteDeliveryStore
+from bot.adapters.stores import SQLiteDeliveryStore
+from bot.app.server import build_app
+from bot.app.settings import Settings
 from tests.support.github_fixtures import WEBHOOK_SECRET
 
 

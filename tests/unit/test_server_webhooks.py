@@ -14,9 +14,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from bot.dispatch import Job, JobKind
-from bot.server import RUNTIME, build_app
-from bot.settings import Settings
+from bot.app.server import RUNTIME, build_app
+from bot.app.settings import Settings
+from bot.core.dispatch import Job, JobKind
 from tests.support.github_fixtures import WEBHOOK_SECRET
 
 SETTINGS = Settings(github_webhook_secret=WEBHOOK_SECRET, max_body_bytes=64 * 1024)

@@ -1,11 +1,11 @@
-"""bot.manifests.setters.apply: Flux $imagepolicy markers, golden before/after texts."""
+"""bot.core.manifests.setters.apply: Flux $imagepolicy markers, golden before/after texts."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.errors import ManifestError
-from bot.manifests.setters import Field, apply, find_markers, parse_marker
+from bot.core.errors import ManifestError
+from bot.core.manifests.setters import Field, apply, find_markers, parse_marker
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 RESULTS = {

@@ -1,4 +1,4 @@
-"""bot.policy.shape: the default keep-the-tag-shape policy (Renovate docker versioning)."""
+"""bot.core.policy.shape: the default keep-the-tag-shape policy (Renovate docker versioning)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.policy.shape import TagShape, parse, select
+from bot.core.policy.shape import TagShape, parse, select
 
 TAGS = [
     "1.25.3", "1.25.4", "1.26.0", "1.26", "1.27.0-alpine", "1.26.1-alpine", "1.28.0rc1",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.config import load_config
+from bot.app.settings import Settings
+from bot.core.config import load_config
 from bot.jobs.context import Context
 from bot.jobs.update import plan
-from bot.settings import Settings
 from tests.support.fake_tags import FakeTags
 from tests.support.memory_forge import MemoryForge
 
@@ -166,7 +166,7 @@ async def test_unknown_marker_policy_falls_back_to_detection() -> None:
 
 
 async def test_ignores_and_registry_failure_per_image() -> None:
-    from bot.model import Ignore, IgnoreScope
+    from bot.core.model import Ignore, IgnoreScope
 
     source = FakeTags({k: list(v) for k, v in TAGS.items()})
     source.failing.add("nginx")
@@ -207,7 +207,7 @@ def test_progress_bar_only_on_a_tty(monkeypatch: Any) -> None:
     import io
     import sys
 
-    from bot.cli.plan import _progress
+    from bot.app.cli.plan import _progress
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:

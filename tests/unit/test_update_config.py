@@ -112,7 +112,7 @@ spec:
 
 
 async def test_dry_run_respects_limits_too() -> None:
-    from bot.settings import Settings
+    from bot.app.settings import Settings
 
     forge = MemoryForge(files=tree("pr: {maxOpen: 3, maxPerHour: 0}\n"))
     ctx = Context(forge=forge, registry=FakeTags(dict(TAGS)), settings=Settings(dry_run=True))

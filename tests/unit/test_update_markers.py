@@ -3,11 +3,11 @@ against the in-memory forge: open, idempotent re-run, newer version, moved base,
 
 from __future__ import annotations
 
+from bot.app.settings import Settings
+from bot.core.markers import PRMarker
+from bot.core.model import PRState
 from bot.jobs.context import Context
 from bot.jobs.update import plan, run_update
-from bot.marker import PRMarker
-from bot.model import PRState
-from bot.settings import Settings
 from tests.support.fake_tags import FakeTags
 from tests.support.memory_forge import MemoryForge
 
@@ -224,7 +224,7 @@ async def test_dry_run_after_real_run_reports_unchanged_and_newer() -> None:
 
 
 async def test_recorded_major_ignore_is_respected() -> None:
-    from bot.model import Ignore, IgnoreScope, PullRequest
+    from bot.core.model import Ignore, IgnoreScope, PullRequest
 
     forge = MemoryForge(files=tree())
     # an earlier PR, closed by "ignore this major version" (its marker records the ignore)

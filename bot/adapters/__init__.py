@@ -1,0 +1,1 @@
+"""Thin I/O at the edges: registries, forges, renderers, subprocesses, stores and queues."""

@@ -1,0 +1,1 @@
+"""Renderers: kustomize builds and helm templates of Flux objects, run as subprocesses."""

@@ -1,0 +1,1 @@
+"""GitHub: gidgethub on aiohttp (the forge, the HTTP client, App auth, history)."""

@@ -1,0 +1,1 @@
+"""GitLab: python-gitlab (the forge, its client pool, archives, history, schedules)."""

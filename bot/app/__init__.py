@@ -1,0 +1,1 @@
+"""Entry points and runtime: CLI, webhook server, GitHub Action, settings, logging, metrics."""

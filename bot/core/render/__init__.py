@@ -1,0 +1,1 @@
+"""Everything fluxbot shows people as text: preview comments, PR bodies, rollout reports."""

@@ -1,1 +1,0 @@
-"""Forge adapters: GitHub (gidgethub), GitLab (python-gitlab), local git; see ``base``."""
