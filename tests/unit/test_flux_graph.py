@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.core.flux.graph import FluxGraph, copy_plan, copy_view, glob_regex
+import pytest
+
+from bot.core.flux.graph import FluxGraph, copy_plan, copy_view, glob_matcher
 from bot.core.flux.objects import CopyRule
 from tests.support.paths import FLUX_EXAMPLE, ONEDR0P
 
@@ -17,10 +19,38 @@ def _tree(base: Path) -> dict[str, str]:
     }
 
 
+# bmatcuk/doublestar v4's documented behaviour (its README), which source-watcher's copy rules use.
+DOUBLESTAR = [
+    ("apps/**", "apps/a/b.yaml", True),
+    ("apps/*.yaml", "apps/a/b.yaml", False),
+    ("**/*.md", "README.md", True),
+    ("a/**/b", "a/b", True),  # /**/ is zero or more directories
+    ("a/**/b", "a/x/y/b", True),
+    ("path/to/**.txt", "path/to/x.txt", True),  # a mid-pattern ** is a plain *
+    ("path/to/**.txt", "path/to/x/y.txt", False),
+    ("a**b", "axyb", True),
+    ("a**b", "a/x/b", False),
+    ("{a,b}/c.yaml", "b/c.yaml", True),
+    ("{a,b}/c.yaml", "d/c.yaml", False),
+    ("[ab].yaml", "a.yaml", True),
+    ("[ab].yaml", "c.yaml", False),
+    ("[!ab].yaml", "c.yaml", True),
+    ("[^ab].yaml", "a.yaml", False),
+    ("[a-c].yaml", "b.yaml", True),
+    ("x/?.yaml", "x/a.yaml", True),
+    ("x/?.yaml", "x//.yaml", False),
+    ("*.yaml", ".hidden.yaml", True),  # no special case for dot files
+    ("a/\\*", "a/*", True),  # backslash escapes a meta character
+    ("a/\\*", "a/x", False),
+]
+
+
+@pytest.mark.parametrize(("pattern", "path", "want"), DOUBLESTAR)
+def test_doublestar_glob(pattern: str, path: str, want: bool) -> None:
+    assert bool(glob_matcher(pattern).match(path)) is want
+
+
 def test_glob_and_copy_rules() -> None:
-    assert glob_regex("apps/**").match("apps/a/b.yaml")
-    assert not glob_regex("apps/*.yaml").match("apps/a/b.yaml")
-    assert glob_regex("**/*.md").match("README.md")
     files = ["apps/base/a.yaml", "apps/base/x/b.yaml", "apps/staging/k.yaml", "apps/base/README.md"]
     view = copy_view(
         [
@@ -196,3 +226,12 @@ def test_merged_sources_are_inputs_of_the_kustomization() -> None:
     (node,) = graph.nodes
     assert node.merges == {"cm.yaml": ("app/cm.yaml", "over/cm.yaml")}
     assert {n.label for n in graph.affected_nodes(["over/cm.yaml"])} == {"flux-system/app"}
+
+
+def test_copy_rule_with_alternatives_keeps_the_fixed_prefix() -> None:
+    files = ["apps/base/a.yaml", "apps/staging/k.yaml", "apps/prod/p.yaml"]
+    view = copy_view([CopyRule("m", "apps/{base,staging}/*.yaml", "out/")], files)
+    assert view == {
+        "out/base/a.yaml": "apps/base/a.yaml",
+        "out/staging/k.yaml": "apps/staging/k.yaml",
+    }

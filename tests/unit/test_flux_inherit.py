@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import copy
+from typing import Any
 
 import pytest
 
@@ -47,8 +49,74 @@ def test_json6902_ops() -> None:
         ],
     )
     assert out == {"spec": {"args": ["b"], "x": 2}} and doc == {"spec": {"args": ["a"], "x": 1}}
+
+
+# RFC 6902 Appendix A (examples A.1-A.16, the ones kustomize's evanphx/json-patch also passes).
+RFC6902_OK = [
+    ({"foo": "bar"}, [{"op": "add", "path": "/baz", "value": "qux"}], {"baz": "qux", "foo": "bar"}),
+    (
+        {"foo": ["bar", "baz"]},
+        [{"op": "add", "path": "/foo/1", "value": "qux"}],
+        {"foo": ["bar", "qux", "baz"]},
+    ),
+    ({"baz": "qux", "foo": "bar"}, [{"op": "remove", "path": "/baz"}], {"foo": "bar"}),
+    (
+        {"foo": ["bar", "qux", "baz"]},
+        [{"op": "remove", "path": "/foo/1"}],
+        {"foo": ["bar", "baz"]},
+    ),
+    (
+        {"baz": "qux", "foo": "bar"},
+        [{"op": "replace", "path": "/baz", "value": "boo"}],
+        {"baz": "boo", "foo": "bar"},
+    ),
+    (
+        {"foo": {"bar": "baz", "waldo": "fred"}, "qux": {"corge": "grault"}},
+        [{"op": "move", "from": "/foo/waldo", "path": "/qux/thud"}],
+        {"foo": {"bar": "baz"}, "qux": {"corge": "grault", "thud": "fred"}},
+    ),
+    (
+        {"foo": ["all", "grass", "cows", "eat"]},
+        [{"op": "move", "from": "/foo/1", "path": "/foo/3"}],
+        {"foo": ["all", "cows", "eat", "grass"]},
+    ),
+    (
+        {"baz": "qux", "foo": ["a", 2, "c"]},
+        [
+            {"op": "test", "path": "/baz", "value": "qux"},
+            {"op": "test", "path": "/foo/1", "value": 2},
+        ],
+        {"baz": "qux", "foo": ["a", 2, "c"]},
+    ),
+    ({"/": 9, "~1": 10}, [{"op": "test", "path": "/~01", "value": 10}], {"/": 9, "~1": 10}),
+    (
+        {"foo": ["bar"]},
+        [{"op": "add", "path": "/foo/-", "value": ["abc", "def"]}],
+        {"foo": ["bar", ["abc", "def"]]},
+    ),
+    ({"a": {"b": 1}}, [{"op": "copy", "from": "/a", "path": "/c"}], {"a": {"b": 1}, "c": {"b": 1}}),
+]
+
+
+@pytest.mark.parametrize(("doc", "ops", "want"), RFC6902_OK)
+def test_json6902_rfc_examples(doc: Any, ops: list[dict[str, Any]], want: Any) -> None:
+    before = copy.deepcopy(doc)
+    assert json6902(doc, ops) == want
+    assert doc == before  # a copy is patched
+
+
+@pytest.mark.parametrize(
+    ("doc", "ops"),
+    [
+        ({"baz": "qux"}, [{"op": "test", "path": "/baz", "value": "bar"}]),  # A.9
+        ({"foo": "bar"}, [{"op": "add", "path": "/baz/bat", "value": "qux"}]),  # A.12
+        ({"foo": "bar"}, [{"op": "frobnicate", "path": "/foo"}]),
+        ({"foo": "bar"}, [{"op": "replace", "path": "/nope", "value": 1}]),
+    ],
+)
+def test_json6902_refuses(doc: Any, ops: list[dict[str, Any]]) -> None:
     with pytest.raises(ValueError):
-        json6902(doc, [{"op": "move", "path": "/spec/x", "from": "/a"}])
+        json6902(doc, ops)
 
 
 def test_target_matching() -> None:

@@ -172,3 +172,10 @@ async def test_secret_forms(tmp_path: Path) -> None:
     empty.write_text("kind: Secret\ndata: {}\n")
     with pytest.raises(ConfigError, match=r"no \.dockerconfigjson"):
         Credentials.load(secrets=[empty])
+
+
+def test_memory_cache_is_bounded() -> None:
+    cache = MemoryTagCache(ttl=10, capacity=2)
+    for key in ("r/a", "r/b", "r/c"):
+        cache.put(key, ["1"])
+    assert len(cache) == 2 and cache.get("r/a") is None and cache.get("r/c") == ["1"]

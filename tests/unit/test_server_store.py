@@ -11,6 +11,7 @@ from typing import Any
 from bot.adapters.stores import SQLiteDeliveryStore
 from bot.app.server import build_app
 from bot.app.settings import Settings
+from bot.app.webhooks import MemoryDeliveryStore
 from tests.support.github_fixtures import WEBHOOK_SECRET
 
 
@@ -80,3 +81,13 @@ async def test_sqlite_never_runs_on_the_request_path(tmp_path: Path) -> None:
     # the newest ids are known again after a restart; older ones are forgotten (harmless)
     assert [await reopened.claim(k) for k in ["d", "c", "a"]] == [False, False, True]
     reopened.close()
+
+
+async def test_memory_delivery_store_is_bounded_and_expires() -> None:
+    now = [0.0]
+    store = MemoryDeliveryStore(capacity=3, ttl=10.0, clock=lambda: now[0])
+    assert [await store.claim(k) for k in "abcd"] == [True] * 4
+    assert len(store) == 3  # "a", the least recently seen, made room for "d"
+    assert await store.claim("a") and not await store.claim("d")
+    now[0] = 10.0
+    assert await store.claim("d")  # expired: a reused id is a new delivery

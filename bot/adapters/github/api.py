@@ -4,7 +4,8 @@
 - primary and secondary rate limits honoured (``Retry-After``, ``x-ratelimit-reset``; a 429 is a
   plain ``BadRequest`` in gidgethub, handled here too), waits bounded by ``max_wait``;
 - content-creating requests (POST/PATCH/PUT/DELETE) paced ``write_interval`` apart per token;
-- conditional GETs through gidgethub's ETag cache (a 304 costs no quota), in a bounded LRU.
+- conditional GETs through gidgethub's ETag cache (a 304 costs no quota), in a bounded LRU
+  (``cachetools.LRUCache``, given by the caller).
 
     >>> retry_delay(429, {"retry-after": "3"}, "", now=0.0)
     3.0
@@ -16,17 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
-import tarfile
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import aiohttp
 from gidgethub import GitHubBroken, HTTPException
 from gidgethub.aiohttp import GitHubAPI
 
+from bot.adapters.archive import ArchiveLimits, read_archive
 from bot.app.log import get_logger
 from bot.core.errors import ForgeError
 from bot.core.model import PRState, PullRequest
@@ -65,34 +64,6 @@ def retry_delay(status: int, headers: Mapping[str, str], message: str, now: floa
     if status == 429 or "rate limit" in message.lower():
         return SECONDARY_WAIT
     return None
-
-
-class LRUCache(MutableMapping[str, Any]):
-    """A bounded mapping for gidgethub's conditional-request cache."""
-
-    def __init__(self, capacity: int = 2048) -> None:
-        self._data: OrderedDict[str, Any] = OrderedDict()
-        self._capacity = capacity
-
-    def __getitem__(self, key: str) -> Any:
-        value = self._data[key]
-        self._data.move_to_end(key)
-        return value
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self._capacity:
-            self._data.popitem(last=False)
-
-    def __delitem__(self, key: str) -> None:
-        del self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 class Pacer:
@@ -240,25 +211,10 @@ def pull_request(data: Mapping[str, Any]) -> PullRequest:
     )
 
 
-def extract_texts(archive: bytes, wanted: Mapping[str, str], max_bytes: int) -> dict[str, str]:
+def extract_texts(
+    archive: bytes, wanted: Mapping[str, str], limits: ArchiveLimits
+) -> dict[str, str]:
     """UTF-8 texts of the ``wanted`` paths (path → blob sha) in a GitHub tarball, each checked
-    against its blob sha; the archive's top directory (``owner-repo-sha/``) is stripped."""
-    out: dict[str, str] = {}
-    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
-        for member in tar:
-            if not member.isreg() or member.size > max_bytes:
-                continue
-            path = member.name.split("/", 1)[1] if "/" in member.name else ""
-            sha = wanted.get(path)
-            if sha is None:
-                continue
-            handle = tar.extractfile(member)
-            if handle is None:
-                continue
-            try:
-                text = handle.read().decode("utf-8")
-            except UnicodeDecodeError:
-                continue
-            if blob_sha(text) == sha:
-                out[path] = text
-    return out
+    against its blob sha. Raises :class:`ArchiveUnusable` past ``limits`` or when malformed."""
+    texts = read_archive([archive], wanted.__contains__, limits)
+    return {path: text for path, text in texts.items() if blob_sha(text) == wanted[path]}

@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import aiohttp
+from cachetools import LRUCache
 from gidgethub import BadRequest, HTTPException
 
+from bot.adapters.archive import ArchiveLimits, ArchiveUnusable
 from bot.adapters.github import history as github_history
 from bot.adapters.github.api import (
     GitHubClient,
-    LRUCache,
     Pacer,
     blob_sha,
     extract_texts,
@@ -47,8 +48,11 @@ MAX_PR_PAGES = 10
 MAX_OLD_BRANCHES = 500  # fluxbot branches asked for older closed PRs past the listing's cap
 TARBALL_THRESHOLD = 50  # more uncached files than this: read the tarball
 MAX_ARCHIVE = 256 * 1024 * 1024
-_ETAGS = LRUCache(4096)  # conditional-request cache, keyed by full URL
-_BLOBS = LRUCache(8192)  # blob sha → text (content addressed, never stale)
+_LIMITS = ArchiveLimits(compressed=MAX_ARCHIVE, total=2 * MAX_ARCHIVE, file=MAX_BLOB_BYTES)
+MAX_BLOB_CACHE = 64 * 1024 * 1024  # characters of file text kept across jobs
+_ETAGS: LRUCache[str, Any] = LRUCache(4096)  # conditional-request cache, keyed by full URL
+# blob sha → text (content addressed, never stale), bounded by size: one blob may be 5 MiB
+_BLOBS: LRUCache[str, str] = LRUCache(MAX_BLOB_CACHE, getsizeof=len)
 _PACERS: dict[str, Pacer] = {}  # per API url + credential: content-creating requests 1 s apart
 
 
@@ -147,7 +151,11 @@ class GitHubForge:
         if len(missing) > TARBALL_THRESHOLD:  # one archive instead of hundreds of blob requests
             archive = await self.gh.download(f"{self._path}/tarball/{_ref(ref)}", MAX_ARCHIVE)
             if archive is not None:
-                texts = await asyncio.to_thread(extract_texts, archive, missing, MAX_BLOB_BYTES)
+                try:
+                    texts = await asyncio.to_thread(extract_texts, archive, missing, _LIMITS)
+                except ArchiveUnusable as exc:  # read blob by blob instead
+                    _log.info("github.tarball_unusable", repo=self.repo, reason=str(exc))
+                    texts = {}
                 for path, value in texts.items():
                     _BLOBS[missing[path]] = value
         sem = asyncio.Semaphore(8)

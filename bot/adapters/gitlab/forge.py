@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import gitlab
 
+from bot.adapters.archive import ArchiveUnusable, read_archive
 from bot.adapters.gitlab import history as gitlab_history
-from bot.adapters.gitlab.archive import ArchiveUnusable, read_archive
 from bot.adapters.gitlab.client import GitLabPool, forge_error, status_of
 from bot.adapters.gitlab.model import TO_GITLAB, merge_request, same_project
 from bot.app.log import get_logger

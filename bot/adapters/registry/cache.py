@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from cachetools import TTLCache
+
 from bot.core.errors import ConfigError
 
 __all__ = ["MemoryTagCache", "SQLiteTagCache", "TagCache"]
@@ -30,22 +32,26 @@ class TagCache(Protocol):
 
 
 class MemoryTagCache:
-    """In-process TTL cache (monotonic clock by default)."""
+    """In-process TTL cache (monotonic clock by default) of at most ``capacity`` images."""
 
-    def __init__(self, ttl: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        capacity: int = 4096,
+    ) -> None:
         self.ttl = ttl
-        self._clock = clock
-        self._data: dict[str, tuple[float, list[str]]] = {}
+        self._data: TTLCache[str, tuple[str, ...]] = TTLCache(capacity, ttl, timer=clock)
 
     def get(self, key: str) -> list[str] | None:
         entry = self._data.get(key)
-        if entry is None or entry[0] <= self._clock():
-            self._data.pop(key, None)
-            return None
-        return list(entry[1])
+        return None if entry is None else list(entry)
 
     def put(self, key: str, tags: Sequence[str]) -> None:
-        self._data[key] = (self._clock() + self.ttl, list(tags))
+        self._data[key] = tuple(tags)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 class SQLiteTagCache:

@@ -23,12 +23,12 @@ delivery's duration).
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import web
+from cachetools import TTLCache
 
 from bot.app.metrics import Metrics
 from bot.app.settings import Settings
@@ -45,7 +45,8 @@ class DeliveryStore(Protocol):
 
 
 class MemoryDeliveryStore:
-    """Bounded in-memory delivery-id store: LRU of ``capacity`` ids kept ``ttl`` seconds."""
+    """Bounded in-memory delivery-id store: ``capacity`` ids (least recent dropped first), each
+    kept ``ttl`` seconds."""
 
     def __init__(
         self,
@@ -53,20 +54,12 @@ class MemoryDeliveryStore:
         ttl: float = 7 * 24 * 3600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._capacity = capacity
-        self._ttl = ttl
-        self._clock = clock
+        self._seen: TTLCache[str, bool] = TTLCache(capacity, ttl, timer=clock)
 
     async def claim(self, key: str) -> bool:
-        now = self._clock()
-        at = self._seen.get(key)
-        if at is not None and now - at < self._ttl:
+        if key in self._seen:
             return False
-        self._seen[key] = now
-        self._seen.move_to_end(key)
-        while len(self._seen) > self._capacity:
-            self._seen.popitem(last=False)
+        self._seen[key] = True
         return True
 
     def __len__(self) -> int:

@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from wcmatch import glob
+
 from bot.core.flux.objects import (
     KUSTOMIZATION_FILES,
     ArtifactGenerator,
@@ -39,34 +41,21 @@ from bot.core.flux.objects import (
 SELF_SOURCE = SourceRef("GitRepository", "flux-system", "flux-system")
 
 
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """A doublestar glob (``**`` crosses ``/``; ``*`` and ``?`` do not) as an anchored regex."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
+# bmatcuk/doublestar v4 (source-watcher's copy rules): ``**`` alone in a segment crosses ``/``,
+# elsewhere it is ``*``; ``{a,b}``, ``[ab]``, ``[!ab]``, ``\\`` escapes; dot files are not special.
+_DOUBLESTAR = glob.GLOBSTAR | glob.BRACE | glob.DOTGLOB | glob.NOUNIQUE
+
+
+def glob_matcher(pattern: str) -> glob.WcMatcher[str]:
+    """A doublestar glob over ``/``-separated paths; ``.match(path)`` tests a whole path."""
+    return glob.compile(pattern, flags=_DOUBLESTAR)
 
 
 def _glob_prefix(pattern: str) -> str:
     parts = pattern.split("/")
     fixed: list[str] = []
     for part in parts:
-        if any(c in part for c in "*?["):
+        if any(c in part for c in "*?[{"):
             break
         fixed.append(part)
     if len(fixed) == len(parts):  # no glob: a single file or directory
@@ -98,9 +87,9 @@ def copy_plan(rules: Iterable[CopyRule], files: Iterable[str]) -> CopyPlan:
     for rule in rules:
         pattern = rule.pattern.strip("/")
         prefix = _glob_prefix(pattern)
-        is_glob = any(c in pattern for c in "*?[")
-        regex = glob_regex(pattern)
-        excludes = [glob_regex(x if "/" in x else "**/" + x) for x in rule.exclude]
+        is_glob = any(c in pattern for c in "*?[{")
+        regex = glob_matcher(pattern)
+        excludes = [glob_matcher(x if "/" in x else "**/" + x) for x in rule.exclude]
         if rule.strategy == "Extract":
             notes.append(
                 f"copy @{rule.source}/{rule.pattern} uses strategy Extract (tarballs): "

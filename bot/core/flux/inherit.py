@@ -4,7 +4,7 @@ Flux applies a parent Kustomization's ``spec.patches``, ``targetNamespace`` and 
 substitution to the child Kustomization objects it deploys. Rendering the parent with kustomize
 just to read those children would double the cost of a preview, so this module applies them in
 Python: strategic-merge patches of a custom resource are JSON merge patches (RFC 7386), JSON6902
-patches support ``add``/``replace``/``remove``. Anything else is reported in ``notes``.
+patches are RFC 6902 (``jsonpatch``). Anything else is reported in ``notes``.
 
     >>> merge_patch({"spec": {"a": 1, "b": [1]}}, {"spec": {"b": [2], "a": None}})
     {'spec': {'b': [2]}}
@@ -17,6 +17,8 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import jsonpatch
+import jsonpointer
 import re2
 
 from bot.core.errors import RenderError
@@ -38,44 +40,16 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def _pointer(path: str) -> list[str]:
-    if path == "":
-        return []
-    if not path.startswith("/"):
-        raise ValueError(f"bad JSON pointer {path!r}")
-    return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
-
-
 def json6902(doc: Any, ops: Sequence[Mapping[str, Any]]) -> Any:
-    """Apply JSON patch operations ``add``, ``replace`` and ``remove`` to a copy of ``doc``."""
-    doc = copy.deepcopy(doc)
-    for op in ops:
-        parts = _pointer(str(op.get("path", "")))
-        if not parts:
-            raise ValueError("JSON patch on the document root is not supported")
-        parent = doc
-        for part in parts[:-1]:
-            parent = parent[int(part)] if isinstance(parent, list) else parent[part]
-        last, kind = parts[-1], op.get("op")
-        if isinstance(parent, list):
-            index = len(parent) if last == "-" else int(last)
-            if kind == "add":
-                parent.insert(index, copy.deepcopy(op.get("value")))
-            elif kind == "replace":
-                parent[index] = copy.deepcopy(op.get("value"))
-            elif kind == "remove":
-                del parent[index]
-            else:
-                raise ValueError(f"JSON patch op {kind!r} is not supported")
-        elif kind in ("add", "replace"):
-            if kind == "replace" and last not in parent:
-                raise ValueError(f"replace: {op.get('path')} does not exist")
-            parent[last] = copy.deepcopy(op.get("value"))
-        elif kind == "remove":
-            del parent[last]
-        else:
-            raise ValueError(f"JSON patch op {kind!r} is not supported")
-    return doc
+    """RFC 6902 JSON patch (all six operations, via ``jsonpatch``) applied to a copy of ``doc``.
+
+    A malformed patch or a failed ``test`` raises :class:`ValueError`, as kustomize refuses them.
+    """
+    patch: Any = [dict(op) for op in ops]  # checked by jsonpatch, not by the type system
+    try:
+        return jsonpatch.apply_patch(doc, patch, in_place=False)
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from None
 
 
 def _selector_matches(selector: str, labels: Mapping[str, Any]) -> bool | None:

@@ -1,7 +1,8 @@
-"""Read a repository tree from GitLab's archive endpoint (one request instead of one per file).
+"""Read a repository tree from a forge's ``tar.gz`` archive (one request instead of one per file).
 
-``GET /projects/:id/repository/archive?sha=`` streams a ``tar.gz`` of the whole tree under one
-top directory (``<project>-<sha>-<sha>/``). :func:`read_archive` consumes the stream once, without
+GitHub's ``GET /repos/{owner}/{repo}/tarball/{ref}`` and GitLab's ``GET /projects/:id/repository/
+archive?sha=`` both give the whole tree under one top directory (``owner-repo-sha/``,
+``<project>-<sha>-<sha>/``). :func:`read_archive` consumes the stream once, without
 writing anything to disk, keeps the text of the regular files ``want`` accepts, and gives up with
 :class:`ArchiveUnusable` past its limits (compressed bytes, total member bytes, one file's bytes)
 or on a malformed archive; the caller then falls back to the tree and raw-file endpoints.
@@ -88,7 +89,7 @@ class _GunzipReader(io.RawIOBase):
 def read_archive(
     chunks: Iterable[bytes], want: Callable[[str], bool], limits: ArchiveLimits | None = None
 ) -> dict[str, str]:
-    """``{path: text}`` of the wanted regular files in a GitLab ``tar.gz`` archive stream."""
+    """``{path: text}`` of the wanted regular files in a forge's ``tar.gz`` archive stream."""
     limits = limits or ArchiveLimits()
     files: dict[str, str] = {}
     total = 0

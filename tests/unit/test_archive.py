@@ -1,4 +1,4 @@
-"""Reading GitLab's repository archive stream: paths, text only, limits, malformed input."""
+"""One archive reader for GitHub's tarball and GitLab's archive: paths, text, limits, bad input."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import tarfile
 
 import pytest
 
-from bot.adapters.gitlab.archive import ArchiveLimits, ArchiveUnusable, read_archive
+from bot.adapters.archive import ArchiveLimits, ArchiveUnusable, read_archive
+from bot.adapters.github.api import blob_sha, extract_texts
 from bot.ports import is_yaml
 
 TOP = "app-0123abcd-0123abcd"
@@ -91,3 +92,15 @@ def test_decompression_bomb_stops_early() -> None:
     assert len(bomb) < 200_000
     with pytest.raises(ArchiveUnusable, match="expands beyond"):
         read_archive(chunks(bomb, 65536), is_yaml, ArchiveLimits(total=8 * 1024 * 1024))
+
+
+def test_github_tarball_texts_are_checked_against_their_blob_sha() -> None:
+    data = archive({"a.yaml": b"a: 1\n", "b.yaml": b"b: 2\n", "c.yaml": b"c: 3\n"})
+    wanted = {"a.yaml": blob_sha("a: 1\n"), "b.yaml": blob_sha("b: stale\n")}
+    assert extract_texts(data, wanted, ArchiveLimits()) == {"a.yaml": "a: 1\n"}
+
+
+def test_github_tarball_bomb_is_refused_as_gitlabs_is() -> None:
+    bomb = archive({"zeros.yaml": bytes(64 * 1024 * 1024)})
+    with pytest.raises(ArchiveUnusable, match="expands beyond"):
+        extract_texts(bomb, {"zeros.yaml": "0" * 40}, ArchiveLimits(total=8 * 1024 * 1024))
