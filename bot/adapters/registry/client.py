@@ -341,6 +341,43 @@ class RegistryClient:
             raise RegistryError(f"{ref.api_host}: {what}: content does not match its digest")
         return resp.body
 
+    # ------------------------------------------------------------------ supply-chain documents
+
+    async def document(self, image: str, reference: str, what: str) -> tuple[bytes, str] | None:
+        """A manifest by tag or digest (signature, attestation, referrers index); None on 404."""
+        ref = parse(image)
+        resp = await self._get_document(ref, f"manifests/{reference}", what, protocol.ACCEPT)
+        if resp.status == 404:
+            return None
+        self._expect_ok(resp, ref, what)
+        return resp.body, resp.headers.get("content-type") or ""
+
+    async def referrers(self, image: str, digest: str) -> bytes | None:
+        """The OCI 1.1 referrers index of ``digest``; None where the registry lacks the API."""
+        ref = parse(image)
+        what = f"referrers of {ref.name}@{digest[:19]}"
+        resp = await self._get_document(ref, f"referrers/{digest}", what, protocol.OCI_INDEX)
+        if resp.status in (404, 405, 400):
+            return None
+        self._expect_ok(resp, ref, what)
+        return resp.body
+
+    async def _get_document(self, ref: Reference, path: str, what: str, accept: str) -> Response:
+        return await self._http.request(
+            "GET",
+            self._url(ref, path),
+            kind="manifest",
+            host=ref.api_host,
+            what=what,
+            max_bytes=self.limits.manifest,
+            scope=f"repository:{ref.api_repository}:pull",
+            headers={"Accept": accept},
+        )
+
+    async def blob(self, image: str, digest: str) -> bytes:
+        """A blob by digest, checked against it (layers of signature manifests)."""
+        return await self._blob(parse(image), digest)
+
     @staticmethod
     def _decode(ref: Reference, what: str, fn: Callable[[], Any]) -> Any:
         try:
