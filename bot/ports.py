@@ -122,6 +122,23 @@ class Forge(Protocol):
         ...
 
 
+class TagSource(Protocol):
+    """What the jobs need from a registry (``bot.adapters.registry.RegistryClient`` is one);
+    adapters raise :class:`bot.core.errors.RegistryError`."""
+
+    async def tags(self, image: str, exclusion: list[str] | None = None) -> list[str]:
+        """Every tag of the image's repository minus ``exclusion`` (None: Flux's default)."""
+        ...
+
+    async def digest(self, image: str) -> str:
+        """The content digest of ``image`` (``repo:tag``)."""
+        ...
+
+    async def source(self, image: str) -> str | None:
+        """The source repository URL ``image`` is annotated with (OCI ``source``), if any."""
+        ...
+
+
 class ForgeHistory(Protocol):
     """What a forge knows about commits and PR contents beyond :class:`Forge` (additive).
 

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from bot.app.settings import Settings
-from bot.ports import Forge
+from bot.ports import Forge, TagSource
 
-
-class TagSource(Protocol):
-    """What the jobs need from a registry client (``bot.adapters.registry.RegistryClient`` is
-    one)."""
-
-    async def tags(self, image: str, exclusion: list[str] | None = None) -> list[str]: ...
-
-    async def digest(self, image: str) -> str: ...
+__all__ = ["Context", "TagSource"]
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The update job: plan the repository's image updates, then converge the forge onto that plan.
 
-:func:`plan` (in :mod:`bot.jobs.plan`) turns a tree into update groups; :func:`run_update` reads
+:func:`~bot.jobs.plan.plan` turns a tree into update groups; :func:`run_update` reads
 the default branch and fluxbot's PRs, plans, and then per group ensures one branch
 ``fluxbot/<group>`` with one commit on the base and one open PR whose body carries the hidden
 :class:`~bot.core.markers.PRMarker`. Every forge write is an *ensure*, so a repeated run with
@@ -27,7 +27,7 @@ from bot.core.markers import PRMarker, closed_ignores, replace_marker
 from bot.core.model import Ignore, PRState, PullRequest, Update, UpdateGroup
 from bot.core.render.prbody import commit_message, pr_body, pr_title
 from bot.jobs.context import Context
-from bot.jobs.plan import Plan, PrOptions, plan, pr_options
+from bot.jobs.plan import Plan, load_tree_config, plan, pr_options
 
 log = get_logger(__name__)
 
@@ -123,12 +123,13 @@ async def run_update(ctx: Context) -> UpdateReport:
     tree = await forge.read_tree(base_sha)
     prs = await forge.list_prs()
     ignores = ignores_from(prs)
-    the_plan: Plan = await plan(tree, ctx, ignores=ignores, links=True)
-    options: PrOptions = pr_options(the_plan.config)
+    config = load_tree_config(tree)
+    the_plan = await plan(tree, ctx, ignores=ignores, config=config, links=True)
+    options = pr_options(config)
     report = UpdateReport(
         base=base,
         base_sha=base_sha,
-        problems=list(the_plan.problems),
+        problems=the_plan.messages,
         refs_seen=the_plan.refs_seen,
         dry_run=dry,
     )

@@ -45,6 +45,9 @@ class NoRegistry:
     async def digest(self, image: str) -> str:
         return "sha256:" + "0" * 64
 
+    async def source(self, image: str) -> str | None:
+        return None
+
 
 def example(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((GITLAB_WEBHOOKS / name).read_text(encoding="utf-8"))

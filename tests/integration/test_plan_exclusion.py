@@ -64,7 +64,7 @@ async def test_exclusion_list_replaces_the_default(
     async with RegistryClient(insecure=settings.insecure_registries) as client:
         ctx = Context(forge=MemoryForge(files={}), registry=client, settings=settings)
         the_plan = await plan(tree(registry.host, repo, exclusion), ctx)
-    assert the_plan.problems == []
+    assert the_plan.messages == []
     (group,) = the_plan.groups
     (update,) = group.updates
     assert update.new.endswith(selected)

@@ -57,7 +57,7 @@ async def test_plan_and_local_run_touch_exactly_the_expected_lines(
     src: Path, tmp_path: Path, registry: Any
 ) -> None:
     the_plan, (report, again), expected, repo = await _plan_and_run(src, tmp_path, registry)
-    assert the_plan.problems == []
+    assert the_plan.messages == []
     got = {(u.path, u.line, u.image, u.old, u.new, u.new_digest) for u in the_plan.updates}
     want = {(e.file, e.line, e.image, e.old, e.new, e.digest) for e in expected}
     assert got == want

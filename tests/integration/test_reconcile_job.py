@@ -31,6 +31,9 @@ class NoRegistry:
     async def digest(self, image: str) -> str:
         raise AssertionError
 
+    async def source(self, image: str) -> str | None:
+        raise AssertionError
+
 
 async def merged_pr(
     config: str = FAST, forge_cls: type[MemoryForge] = MemoryForge

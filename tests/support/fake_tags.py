@@ -1,4 +1,4 @@
-"""A fake :class:`~bot.jobs.context.TagSource`: tags and digests from dicts, every call counted."""
+"""A fake :class:`~bot.ports.TagSource`: tags and digests from dicts, every call counted."""
 
 from __future__ import annotations
 
@@ -28,3 +28,6 @@ class FakeTags:
     async def digest(self, image: str) -> str:
         self.digest_calls.append(image)
         return "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+
+    async def source(self, image: str) -> str | None:
+        return None

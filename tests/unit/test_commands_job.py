@@ -29,6 +29,9 @@ class NoRegistry:
     async def digest(self, image: str) -> str:
         raise AssertionError("no registry access expected")
 
+    async def source(self, image: str) -> str | None:
+        raise AssertionError("no registry access expected")
+
 
 async def setup(extra_files: dict[str, str] | None = None) -> tuple[MemoryForge, Context, int]:
     forge = MemoryForge(files={**TREE, **(extra_files or {})}, writers={"maintainer"})

@@ -42,6 +42,9 @@ class NoRegistry:
     async def digest(self, image: str) -> str:
         raise AssertionError
 
+    async def source(self, image: str) -> str | None:
+        raise AssertionError
+
 
 def test_followed_branches_and_scope() -> None:
     graph = FluxGraph.from_tree({**TREE, **STAGING}, URLS)

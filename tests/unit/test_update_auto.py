@@ -76,7 +76,7 @@ async def run_plan(config: Any = None, **settings: Any) -> Any:
 
 async def test_shape_default_every_site_kind() -> None:
     result, source = await run_plan()
-    assert result.problems == []
+    assert result.messages == []
     got = {(u.path, u.line, u.image, u.old, u.new, u.site) for u in result.updates}
     assert got == {
         ("apps/web/deployment.yaml", 10, "busybox", "1.36.0", "1.37.0", "container"),
@@ -142,7 +142,7 @@ async def test_mirrors_change_where_tags_come_from_not_the_manifests() -> None:
     settings = Settings(registry_mirrors=(("docker.io", "127.0.0.1:5000"),))
     ctx = Context(forge=MemoryForge(), registry=source, settings=settings)
     result = await plan(tree(), ctx)
-    assert result.problems == []
+    assert result.messages == []
     assert sorted(source.calls) == sorted(
         [
             "127.0.0.1:5000/bitnami/redis",
@@ -176,7 +176,7 @@ async def test_ignores_and_registry_failure_per_image() -> None:
     news = {u.image: u.new for u in result.updates}
     assert news["busybox"] == "1.36.1"
     assert "nginx" not in news and "nginx" in result.failed_images
-    assert any(p.startswith("nginx:") for p in result.problems)
+    assert any(p.startswith("nginx:") for p in result.messages)
 
 
 async def test_broken_yaml_file_is_one_problem_naming_file_and_document() -> None:
@@ -186,8 +186,8 @@ async def test_broken_yaml_file_is_one_problem_naming_file_and_document() -> Non
     }
     source = FakeTags({k: list(v) for k, v in TAGS.items()})
     result = await plan(files, Context(forge=MemoryForge(), registry=source))
-    broken = [p for p in result.problems if "broken.yaml" in p]
-    assert len(broken) == 1, result.problems
+    broken = [p for p in result.messages if "broken.yaml" in p]
+    assert len(broken) == 1, result.messages
     assert broken[0].startswith("apps/broken.yaml: document 2, line 5: ")
     # the rest of the repository is still planned
     assert {u.image for u in result.updates} >= {"nginx", "busybox", "ghcr.io/example/api"}

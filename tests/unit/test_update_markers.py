@@ -76,12 +76,12 @@ async def test_plan_groups_per_image_with_exact_edits() -> None:
     source = tags(["1.0.0", "1.2.0", "1.3.0-debug", "2.0.0"], ["4", "5", "10"])
     ctx = Context(forge=MemoryForge(), registry=source)
     result = await plan(tree(), ctx)
-    assert result.problems == []
+    assert result.messages == []
     assert result.refs_seen == 5  # 3 marked + the 2 untagged ImageRepository images
-    assert result.unresolved == [
+    assert result.unresolved == (
         "flux/images.yaml:5: ghcr.io/o/app: no tag",
         "flux/images.yaml:20: ghcr.io/o/db: no tag",
-    ]
+    )
     assert sorted(source.calls) == ["ghcr.io/o/app", "ghcr.io/o/db"]  # one fetch per repository
     by_name = {g.name: g for g in result.groups}
     assert set(by_name) == {"ghcr.io-o-app", "ghcr.io-o-db"}
@@ -103,15 +103,15 @@ async def test_failing_image_is_a_problem_and_others_still_plan() -> None:
     source.failing.add("ghcr.io/o/db")
     result = await plan(tree(), Context(forge=MemoryForge(), registry=source))
     assert [g.name for g in result.groups] == ["ghcr.io-o-app"]
-    assert any("ghcr.io/o/db" in p and "500" in p for p in result.problems)
+    assert any("ghcr.io/o/db" in p and "500" in p for p in result.messages)
     assert "ghcr.io/o/db" in result.failed_images
 
 
 async def test_policy_error_is_a_problem() -> None:
     source = tags(["0.1.0", "3.0.0"])  # nothing in >=1 <2
     result = await plan(tree(), Context(forge=MemoryForge(), registry=source))
-    assert any("flux-system:app" in p for p in result.problems)
-    assert result.groups == []  # db stays on 5, the highest
+    assert any("flux-system:app" in p for p in result.messages)
+    assert result.groups == ()  # db stays on 5, the highest
 
 
 async def test_run_update_lifecycle() -> None:

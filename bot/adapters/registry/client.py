@@ -291,6 +291,10 @@ class RegistryClient:
             digest = resp.headers.get("docker-content-digest") or _sha256(resp.body)
         return digest
 
+    async def source(self, image: str) -> str | None:
+        """The image's OCI source annotation (the PR body links to it), if any."""
+        return (await self.inspect(image)).source or None
+
     async def inspect(self, image: str) -> ImageInfo:
         """Digest, media type, platforms (attestations ignored) and source annotations."""
         ref = parse(image)
