@@ -147,8 +147,13 @@ def run(
 
 
 def kustomize_argv(directory: Path) -> list[str]:
-    """``kustomize build`` when a kustomize binary exists, else ``kubectl kustomize``."""
-    restrict = ["--load-restrictor", "LoadRestrictionsRootOnly"]
+    """``kustomize build`` when a kustomize binary exists, else ``kubectl kustomize``.
+
+    ``LoadRestrictionsNone`` as kustomize-controller builds: files outside the kustomization's
+    directory load. The directory is a copy of the repository's files only (no symlinks), and
+    the renderer refuses absolute paths and paths leaving the repository before the build.
+    """
+    restrict = ["--load-restrictor", "LoadRestrictionsNone"]
     if shutil.which("kustomize"):
         return ["kustomize", "build", *restrict, str(directory)]
     if shutil.which("kubectl"):
@@ -159,7 +164,7 @@ def kustomize_argv(directory: Path) -> list[str]:
 def build_kustomization(
     directory: Path, *, timeout: float = DEFAULT_TIMEOUT, max_output: int = DEFAULT_MAX_OUTPUT
 ) -> str:
-    """``kustomize build`` of a directory: root-only loads, no plugins, no network."""
+    """``kustomize build`` of a directory: no plugins, no network (see :func:`kustomize_argv`)."""
     out = run(
         kustomize_argv(directory),
         cwd=directory,

@@ -24,7 +24,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.build.render import Builder, RenderResult, RenderSettings, TreeRenderer
+from bot.adapters.build.render import (
+    Builder,
+    RenderCache,
+    RenderResult,
+    RenderSettings,
+    TreeRenderer,
+)
 from bot.app.log import get_logger
 from bot.core.config import Config, load_config
 from bot.core.dispatch import CONFIG_FILES
@@ -94,17 +100,34 @@ def changed_between(base: Mapping[str, str], head: Mapping[str, str]) -> set[str
 def _affected(graph: FluxGraph, changed: set[str], render_all: bool) -> dict[str, Node]:
     if render_all:
         return {n.label: n for n in graph.nodes}
-    nodes = {n.label: n for n in graph.affected_nodes(changed)}
-    # a parent whose own definition changed (e.g. its patches) changes every child it renders
+    return {n.label: n for n in graph.affected_nodes(changed)}
+
+
+def _children_changed(
+    base: TreeRenderer, head: TreeRenderer, base_nodes: dict[str, Node], head_nodes: dict[str, Node]
+) -> None:
+    """Add to the affected sets every child whose object its affected parent now builds
+    differently (a parent's patch, replacement or variable changed it), to a fixed point."""
+    checked: set[tuple[str, str]] = set()
     grew = True
     while grew:
         grew = False
-        for node in graph.nodes:
-            parent = graph.parent(node)
-            if node.label not in nodes and parent is not None and parent.ks.file in changed:
-                nodes[node.label] = node
-                grew = True
-    return nodes
+        for side, other, nodes, other_nodes in (
+            (base, head, base_nodes, head_nodes),
+            (head, base, head_nodes, base_nodes),
+        ):
+            for parent in [n for n in side.graph.nodes if n.label in nodes]:
+                for child in side.graph.children(parent):
+                    if (parent.label, child.label) in checked:
+                        continue
+                    checked.add((parent.label, child.label))
+                    twin = next((n for n in other.graph.nodes if n.label == child.label), None)
+                    if twin is None or side.effective(child)[0] != other.effective(twin)[0]:
+                        grew = grew or child.label not in nodes
+                        nodes.setdefault(child.label, child)
+                        if twin is not None:
+                            grew = grew or twin.label not in other_nodes
+                            other_nodes.setdefault(twin.label, twin)
 
 
 def run_preview(
@@ -146,9 +169,6 @@ def _run_preview(
     load = caching_loader({})  # both sides share the parse of every unchanged file
     base_graph = FluxGraph.from_tree(base, opts.repo_urls, load)
     head_graph = FluxGraph.from_tree(head, opts.repo_urls, load)
-    base_nodes = _affected(base_graph, changed_set, opts.render_all)
-    head_nodes = _affected(head_graph, changed_set, opts.render_all)
-    labels = sorted(set(base_nodes) | set(head_nodes))
     secrets = (
         secret_values(base_graph.objects)
         | secret_values(head_graph.objects)
@@ -162,19 +182,30 @@ def _run_preview(
         secrets=opts.diff.secrets | secrets,
     )
     problems = sorted({scrub(str(p), secrets) for p in (*head_graph.objects.problems,)})
-    log.info("preview", changed=len(changed_set), affected=len(labels))
-    results: list[KustomizationDiff] = []
     render_settings = opts.render
+    cache = RenderCache()  # a parent unchanged by the PR is built once, not once per side
     with (
         tempfile.TemporaryDirectory(prefix="fluxbot-helm-") as helm_cache,
         TreeRenderer(
-            base, base_graph, _shared_cache(render_settings, helm_cache), builder
+            base, base_graph, _shared_cache(render_settings, helm_cache), builder, cache
         ) as base_side,
         TreeRenderer(
-            head, head_graph, _shared_cache(render_settings, helm_cache), builder
+            head, head_graph, _shared_cache(render_settings, helm_cache), builder, cache
         ) as head_side,
         ThreadPoolExecutor(max_workers=2 if opts.parallel else 1) as pool,
     ):
+        # parents before children: ${VAR} in a child's spec is resolved from its parent's build
+        for note in (*base_side.resolve_graph(), *head_side.resolve_graph()):
+            problems.append(scrub(note, secrets))
+        base_nodes = _affected(base_graph, changed_set, opts.render_all)
+        head_nodes = _affected(head_graph, changed_set, opts.render_all)
+        if not opts.render_all:
+            _children_changed(base_side, head_side, base_nodes, head_nodes)
+        labels = sorted(set(base_nodes) | set(head_nodes))
+        # affected on one side is rendered on both (its inputs may change on one side only)
+        for graph, nodes in ((base_graph, base_nodes), (head_graph, head_nodes)):
+            nodes.update({n.label: n for n in graph.nodes if n.label in labels})
+        log.info("preview", changed=len(changed_set), affected=len(labels))
         # one worker per side: each side renders in its own directory, one build at a time;
         # kustomize first, then only the charts of releases the change can affect (either side)
         base_job = pool.submit(_render_side, base_side, base_nodes)
@@ -187,6 +218,7 @@ def _run_preview(
         base_job = pool.submit(_chart_side, base_side, base_nodes, old_results, only)
         head_job = pool.submit(_chart_side, head_side, head_nodes, new_results, only)
         old_results, new_results = base_job.result(), head_job.result()
+    results: list[KustomizationDiff] = []
     for label in labels:
         entry = _diff_one(label, old_results.get(label), new_results.get(label), diff_opts)
         if entry.base_error or entry.head_error:

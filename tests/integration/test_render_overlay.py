@@ -141,17 +141,38 @@ def test_no_vars_means_no_substitution() -> None:
     assert cm["data"]["greeting"] == "hello ${WHO:=world}"
 
 
-def test_load_restrictions_and_no_remote_bases() -> None:
-    outside = {
+def test_load_restrictions_as_flux_inside_the_repository_never_outside() -> None:
+    """LoadRestrictionsNone rooted at the repository: ``../`` files load, the rest is refused."""
+    inside = {
         "clusters/ks.yaml": KS,
         "app/kustomization.yaml": "resources: [deploy.yaml]\n"
-        "patches:\n  - path: ../secret-patch.yaml\n",
+        "patches:\n  - path: ../shared/replicas.yaml\n",
         "app/deploy.yaml": DEPLOY,
-        "secret-patch.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+        "shared/replicas.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
         "spec: {replicas: 9}\n",
     }
-    result = render(outside)
-    assert result.error is not None and "kubectl failed" in result.error
+    assert by_kind(render(inside))["Deployment"]["spec"]["replicas"] == 9
+    for entry in ("../../etc/hostname", "/etc/hostname"):
+        outside = {
+            **inside,
+            "app/kustomization.yaml": f"resources: [deploy.yaml]\npatches:\n  - path: {entry}\n",
+        }
+        result = render(outside)
+        assert result.objects == ()
+        assert result.error == (
+            f"app/kustomization.yaml: {entry} is outside the repository "
+            "(Flux loads files only from inside the source artifact)"
+        )
+    generator = {
+        **inside,
+        "app/kustomization.yaml": (
+            "configMapGenerator:\n  - name: x\n    files: [k=../../../etc/passwd]\n"
+        ),
+    }
+    assert "../../../etc/passwd is outside the repository" in str(render(generator).error)
+
+
+def test_no_remote_bases() -> None:
     remote = {
         "clusters/ks.yaml": KS,
         "app/kustomization.yaml": "resources:\n  - https://github.com/example/repo//base?ref=v1\n",

@@ -162,3 +162,18 @@ def test_real_repositories_parse_without_problems() -> None:
     assert (rule.source, rule.pattern, rule.to) == ("monorepo", "apps/base/**", "base/")
     cm = next(h for h in ex.of(HelmRelease) if h.name == "cert-manager")
     assert cm.chart_ref is not None and cm.chart_ref.kind == "OCIRepository"
+
+
+def test_entries_leaving_the_repository_are_named_inside_ones_are_not() -> None:
+    from bot.core.flux.kustomizefile import KustomizeFile
+
+    doc = {
+        "resources": ["../base", "../../../outside"],
+        "components": ["../../components/common"],
+        "replacements": [{"path": "/etc/passwd"}, {"path": "../../components/r.yaml"}],
+        "patches": [{"path": "https://example.com/p.yaml"}],
+    }
+    kf = KustomizeFile.parse(doc, "kubernetes/apps/kustomization.yaml")
+    assert kf.outside == ("../../../outside", "/etc/passwd")
+    assert kf.remote == ("https://example.com/p.yaml",)
+    assert "../../components/r.yaml" in kf.other_files  # replacements files are read

@@ -4,7 +4,8 @@ For one side of a change (a ``{path: text}`` tree) :class:`TreeRenderer` writes 
 (the repository, or an ArtifactGenerator's artifact) to a private temporary directory once, then
 for every Kustomization asked for: merges the Flux fields into the ``kustomization.yaml`` at
 ``spec.path`` (generating one when missing, as the controller does), runs kustomize through
-:mod:`bot.adapters.proc` (root-only loads, no plugins, no network, timeout and output cap), applies
+:mod:`bot.adapters.proc` (loads anywhere inside the repository, never outside it, no plugins,
+no network, timeout and output cap), applies
 ``commonMetadata`` and ``postBuild`` substitution, and returns the objects. HelmReleases are kept
 as objects, with a note that their chart was not rendered. A failing build becomes an error
 string on the result, never an exception.
@@ -16,10 +17,12 @@ string on the result, never an exception.
 from __future__ import annotations
 
 import bisect
+import copy
 import hashlib
 import json
 import posixpath
 import tempfile
+import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,7 +36,13 @@ from bot.core.errors import BotError, RenderError
 from bot.core.flux._yaml import dump_yaml, load_rendered
 from bot.core.flux.graph import FluxGraph, Node
 from bot.core.flux.inherit import effective_child, resolve_vars, substitute_object
-from bot.core.flux.objects import HELM_GROUP, KUSTOMIZATION_FILES, ObjectKey, api_group
+from bot.core.flux.objects import (
+    HELM_GROUP,
+    KUSTOMIZATION_FILES,
+    KUSTOMIZE_GROUP,
+    ObjectKey,
+    api_group,
+)
 from bot.core.flux.substitute import disabled
 
 log = get_logger(__name__)
@@ -66,6 +75,38 @@ def _load(text: str, what: str) -> list[Any]:
     return load_rendered(text, what)
 
 
+class RenderCache:
+    """Kustomize results by content, shared by both sides of a preview.
+
+    A parent Kustomization whose files did not change renders once per preview, not once per
+    side; a second thread asking for a key being built waits for it instead of building too.
+    """
+
+    def __init__(self) -> None:
+        self._results: dict[str, RenderResult] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self.builds = 0
+
+    def get(self, key: str, build: Callable[[], RenderResult]) -> RenderResult:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._results:
+                self._results[key] = build()
+                self.builds += 1
+            return self._results[key]
+
+
+def _needs_parent(node: Node, parent: Node) -> bool:
+    """Whether the parent's build can change which files ``node`` reads: ``${...}`` in its spec
+    (``path: ./apps/${CLUSTER}``), or a parent whose patches or variables apply to it (a
+    ``substituteFrom`` added by a patch makes that ConfigMap an input of the child)."""
+    spec = parent.ks.raw.get("spec") or {}
+    own = json.dumps(node.ks.raw.get("spec") or {}, sort_keys=True, default=str)
+    return "${" in own or bool(spec.get("patches")) or "postBuild" in spec
+
+
 class TreeRenderer:
     """Renders the Kustomizations of one tree; a context manager owning its temporary directory."""
 
@@ -75,11 +116,15 @@ class TreeRenderer:
         graph: FluxGraph | None = None,
         settings: RenderSettings | None = None,
         builder: Builder | None = None,
+        cache: RenderCache | None = None,
     ) -> None:
         self.tree = tree
         self.graph = graph or FluxGraph.from_tree(tree)
         self.settings = settings or RenderSettings()
         self._builder = builder
+        self.cache = cache or RenderCache()
+        self._effective: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {}
+        self._resolving: set[str] = set()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._views: dict[str, Path] = {}
         self._written: dict[str, set[str]] = {}
@@ -153,12 +198,91 @@ class TreeRenderer:
     # -- building -----------------------------------------------------------------------------
 
     def effective(self, node: Node) -> tuple[dict[str, Any], list[str]]:
-        """The Kustomization object as its parent's build would apply it."""
+        """The Kustomization object as its parent's build applied it, and notes.
+
+        Parents before children, as Flux: the parent is rendered (once per content, see
+        :class:`RenderCache`) and the child is taken from its output, with the parent's
+        patches, replacements, ``targetNamespace`` and ``postBuild`` substitution applied.
+        When the parent fails, the child file with the parent's own patches and variables
+        applied in Python stands in, with a note saying so.
+        """
+        if node.label in self._effective:
+            cached, kept = self._effective[node.label]
+            return copy.deepcopy(cached), list(kept)
         parent = self.graph.parent(node)
-        return effective_child(node.ks, parent.ks if parent else None, self.graph.objects, _load)
+        result = self._parent_doc(node, parent) if parent is not None else None
+        if result is None:
+            doc, notes = effective_child(
+                node.ks, parent.ks if parent else None, self.graph.objects, _load
+            )
+        else:
+            doc, notes = result
+        self._effective[node.label] = (doc, tuple(notes))
+        return copy.deepcopy(doc), list(notes)
+
+    def _parent_doc(self, node: Node, parent: Node) -> tuple[dict[str, Any], list[str]] | None:
+        """``node`` from its parent's output; ``None`` to fall back to the file."""
+        if parent.label in self._resolving:  # a cycle: the files deploy each other
+            return None
+        self._resolving.add(parent.label)
+        try:
+            built = self.render(parent, charts=False)
+        finally:
+            self._resolving.discard(parent.label)
+        if built.error is not None:
+            why = built.error.strip().splitlines()[0] if built.error.strip() else "failed"
+            doc, notes = effective_child(node.ks, parent.ks, self.graph.objects, _load)
+            notes.append(
+                f"parent {parent.label} failed to render ({why}): this Kustomization is read "
+                "from its file with the parent's patches and variables applied"
+            )
+            return doc, notes
+        found = _match(node, built.objects)
+        return None if found is None else (copy.deepcopy(dict(found)), [])
+
+    def resolve_graph(self) -> list[str]:
+        """Re-read from its parent's build every Kustomization the parent can change
+        (:func:`_needs_parent`), parents first; returns notes on what could not be."""
+        notes: list[str] = []
+        done: set[str] = set()
+        for _ in range(len(self.graph.nodes)):
+            todo = [
+                n
+                for n in self.graph.nodes
+                if n.label not in done
+                and (parent := self.graph.parent(n)) is not None
+                and _needs_parent(n, parent)
+            ]
+            # parents first: a node whose own parent still waits is left for the next pass
+            ready = [n for n in todo if self.graph.parent(n) not in todo]
+            if not ready:
+                break
+            for node in ready:
+                done.add(node.label)
+                doc, _ = self.effective(node)
+                try:
+                    self.graph.resolve(node, doc)
+                except ValueError as exc:
+                    notes.append(f"Kustomization {node.label} as its parent builds it: {exc}")
+        return notes
 
     def render(self, node: Node, charts: bool = True) -> RenderResult:
         """Build ``node``; with ``charts``, template its HelmReleases too (:meth:`add_charts`)."""
+        result = self.cache.get(self._content_key(node), lambda: self._render(node))
+        return self.add_charts(node, result) if charts else result
+
+    def _content_key(self, node: Node) -> str:
+        """What a build of ``node`` depends on: its effective object and its input files."""
+        doc, notes = self.effective(node)
+        digest = hashlib.sha256()
+        digest.update(json.dumps([node.label, doc, notes], sort_keys=True, default=str).encode())
+        for path in sorted(node.inputs):
+            digest.update(b"\0" + path.encode() + b"\0" + self.tree.get(path, "\0").encode())
+        if node.view is not None:
+            digest.update(json.dumps(sorted(node.view.items())).encode())
+        return digest.hexdigest()
+
+    def _render(self, node: Node) -> RenderResult:
         notes: list[str] = list(node.notes)
         try:
             doc, parent_notes = self.effective(node)
@@ -168,8 +292,7 @@ class TreeRenderer:
             # the error text may quote manifests: the job logs it after scrubbing secrets
             log.info("render failed", kustomization=node.label)
             return RenderResult(node.label, node.key, (), str(exc), tuple(notes))
-        result = RenderResult(node.label, node.key, tuple(objects), None, tuple(notes))
-        return self.add_charts(node, result) if charts else result
+        return RenderResult(node.label, node.key, tuple(objects), None, tuple(notes))
 
     def add_charts(
         self, node: Node, result: RenderResult, only: Collection[str] | None = None
@@ -218,8 +341,10 @@ class TreeRenderer:
         return objects
 
     def _refuse_remote(self, node: Node) -> None:
-        """Previews build offline: a kustomization of the build naming a URL or a remote base
-        fails the build before kustomize runs (its loader would fetch it, loopback included)."""
+        """Previews build offline and inside the repository: a kustomization of the build naming
+        a URL, a remote base, an absolute path or a path leaving the repository root fails the
+        build before kustomize runs (its loader would fetch or read it: kustomize-controller
+        builds with ``LoadRestrictionsNone`` on a filesystem rooted at the source artifact)."""
         for path in sorted(node.deploys):
             if posixpath.basename(path) not in KUSTOMIZATION_FILES:
                 continue
@@ -228,6 +353,11 @@ class TreeRenderer:
                 raise RenderError(
                     f"{path}: remote reference {kf.remote[0]} refused (previews are built "
                     "offline; only files of the repository are read)"
+                )
+            if kf is not None and kf.outside:
+                raise RenderError(
+                    f"{path}: {kf.outside[0]} is outside the repository (Flux loads files "
+                    "only from inside the source artifact)"
                 )
 
     def _charts(
@@ -276,6 +406,22 @@ class TreeRenderer:
             else:
                 charts[ident] = tuple(chart_objects)
         return charts, frozenset(failures)
+
+
+def _match(node: Node, objects: Collection[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """``node``'s Kustomization among its parent's output: same namespace and name, else the
+    only one with its name (the parent's ``targetNamespace`` may have moved it)."""
+    found = [
+        o
+        for o in objects
+        if o.get("kind") == "Kustomization"
+        and api_group(str(o.get("apiVersion") or "")) == KUSTOMIZE_GROUP
+        and (o.get("metadata") or {}).get("name") == node.key.name
+    ]
+    exact = [o for o in found if (o.get("metadata") or {}).get("namespace") == node.key.namespace]
+    if len(exact) == 1:
+        return exact[0]
+    return found[0] if len(found) == 1 else None
 
 
 def _write_overlay(directory: Path, spec: Mapping[str, Any]) -> Callable[[], None]:

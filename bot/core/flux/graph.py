@@ -18,6 +18,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from wcmatch import glob
 
@@ -355,6 +356,29 @@ class FluxGraph:
         """The Kustomization whose build contains ``node``'s own definition."""
         owner = self.owner_node(node.ks.file)
         return owner if owner is not None and owner is not node else None
+
+    def children(self, node: Node) -> list[Node]:
+        """The Kustomizations whose definition ``node``'s build deploys."""
+        return [n for n in self.nodes if n is not node and self.parent(n) is node]
+
+    def resolve(self, node: Node, doc: Mapping[str, Any]) -> Node | None:
+        """Put in ``node``'s place the Kustomization as its parent's build produced it (``doc``).
+
+        Flux reconciles the object the parent applied, not the file: ``spec.path``,
+        ``components`` and ``sourceRef`` are read after the parent's patches, replacements and
+        ``postBuild`` substitution, and the files the node reads are followed again from there.
+        ``None`` (and the node is dropped) when that object's source is not this repository.
+        Raises ``ValueError`` when ``doc`` is not a valid Kustomization.
+        """
+        ks = Kustomization.parse(doc, node.ks.file, node.ks.index, node.ks.namespace)
+        source = self._source(ks)
+        index = self.nodes.index(node)
+        if source is None:
+            del self.nodes[index]
+            return None
+        new = self._node(ks, node.label, *source)
+        self.nodes[index] = new
+        return new
 
     def affected_nodes(self, changed_paths: Iterable[str]) -> list[Node]:
         """Kustomizations that read any changed file, in graph order."""

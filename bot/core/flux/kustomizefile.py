@@ -18,26 +18,24 @@ KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 _REMOTE = re.compile(
     r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@|(?:github|gitlab|bitbucket)\.(?:com|org)/)"
 )
-_PATH_LISTS = (
-    "resources",
-    "bases",
-    "components",
-    "crds",
-    "configurations",
-    "generators",
-    "transformers",
-    "validators",
-    "patchesStrategicMerge",
-)
+_RESOURCE_LISTS = ("resources", "bases", "generators", "transformers", "validators")
+_PATH_LISTS = (*_RESOURCE_LISTS, "components", "crds", "configurations", "patchesStrategicMerge")
 
 
-def remote_references(doc: Mapping[str, Any]) -> tuple[str, ...]:
-    """Every entry of a kustomization that names something to download instead of a file."""
-    found: list[str] = []
+def path_entries(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every path-valued entry of a kustomization as ``(field, value)``, in file order.
 
-    def check(value: Any) -> None:
-        if isinstance(value, str) and "\n" not in value and _REMOTE.match(value.strip()):
-            found.append(value.strip())
+    Fields: the resource-like lists (``resources``, ``bases``, ``components``, ``generators``,
+    ``transformers``, ``validators``: a file or a directory), file lists (``crds``,
+    ``configurations``, ``patchesStrategicMerge`` given by path), ``patches[].path``,
+    ``patchesJson6902[].path``, ``replacements[].path``, ``openapi.path`` and generator
+    ``files``/``envs``/``env`` (``key=path`` gives ``path``). Inline strings are skipped.
+    """
+    found: list[tuple[str, str]] = []
+
+    def add(name: str, value: Any) -> None:
+        if isinstance(value, str) and value.strip() and "\n" not in value:
+            found.append((name, value.strip()))
 
     def items(name: str, source: Mapping[str, Any] = doc) -> list[Any]:
         value = source.get(name)
@@ -45,20 +43,39 @@ def remote_references(doc: Mapping[str, Any]) -> tuple[str, ...]:
 
     for name in _PATH_LISTS:
         for value in items(name):
-            check(value)
+            add(name, value)
     for name in ("patches", "patchesJson6902", "replacements"):
         for entry in items(name):
             if isinstance(entry, Mapping):
-                check(entry.get("path"))
+                add(name, entry.get("path"))
     openapi = doc.get("openapi")
     if isinstance(openapi, Mapping):
-        check(openapi.get("path"))
+        add("openapi", openapi.get("path"))
     for name in ("configMapGenerator", "secretGenerator"):
         for gen in items(name):
             if isinstance(gen, Mapping):
                 for item in items("files", gen) + items("envs", gen) + [gen.get("env")]:
-                    check(item.split("=", 1)[-1] if isinstance(item, str) else item)
-    return tuple(found)
+                    add(name, item.split("=", 1)[-1] if isinstance(item, str) else item)
+    return found
+
+
+def remote_references(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every entry of a kustomization that names something to download instead of a file."""
+    return tuple(v for _, v in path_entries(doc) if _REMOTE.match(v))
+
+
+def outside_references(doc: Mapping[str, Any], directory: str) -> tuple[str, ...]:
+    """Local entries that leave the repository root from ``directory`` (or are absolute).
+
+    kustomize-controller builds with ``LoadRestrictionsNone`` on a filesystem rooted at the
+    source artifact: ``../`` may leave the kustomization's directory, never the artifact.
+    """
+    return tuple(
+        v
+        for _, v in path_entries(doc)
+        if not _REMOTE.match(v)
+        and (v.startswith("/") or KustomizeFile.resolve(directory, v) is None)
+    )
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,7 @@ class KustomizeFile:
     patch_files: tuple[str, ...] = ()
     other_files: tuple[str, ...] = ()
     remote: tuple[str, ...] = ()  # URLs and remote bases (refused when rendering)
+    outside: tuple[str, ...] = ()  # entries leaving the repository root (refused too)
 
     @classmethod
     def parse(cls, doc: Any, path: str) -> KustomizeFile:
@@ -84,33 +102,25 @@ class KustomizeFile:
             value = doc.get(name) or []
             return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
-        patches = [
-            str(p["path"])
-            for name in ("patches", "patchesJson6902")
-            for p in doc.get(name) or []
-            if isinstance(p, Mapping) and isinstance(p.get("path"), str)
-        ]
+        entries = path_entries(doc)
+        patches = [v for f, v in entries if f in ("patches", "patchesJson6902")]
         patches += [p for p in strings("patchesStrategicMerge") if "\n" not in p]
-        others = strings("crds") + strings("configurations")
-        for gen in list(doc.get("configMapGenerator") or []) + list(
-            doc.get("secretGenerator") or []
-        ):
-            if not isinstance(gen, Mapping):
-                continue
-            for item in list(gen.get("files") or []) + list(gen.get("envs") or []):
-                others.append(str(item).split("=", 1)[-1])
-            if isinstance(gen.get("env"), str):
-                others.append(gen["env"])
+        others = [
+            v
+            for f, v in entries
+            if f in ("crds", "configurations", "replacements", "openapi") or f.endswith("Generator")
+        ]
         base = posixpath.dirname(path)
         return cls(
             dir="" if base == "." else base,
             path=path,
             namespace=str(doc.get("namespace") or ""),
-            resources=tuple(strings("resources") + strings("bases")),
+            resources=tuple(v for f in _RESOURCE_LISTS for v in strings(f)),
             components=tuple(strings("components")),
             patch_files=tuple(patches),
             other_files=tuple(others),
             remote=remote_references(doc),
+            outside=outside_references(doc, "" if base == "." else base),
         )
 
     @staticmethod
