@@ -8,10 +8,10 @@ A pending ``update`` job for a repository absorbs further ``update`` jobs for it
 twice in a row gives the same result), so a burst of pushes costs one plan. ``execute`` is the
 only thing the queue knows about a job: a scale-out worker calls the same function.
 
-``reconcile`` jobs (:func:`is_detached`: also a comment whose only command is ``/fluxbot
-reconcile``) write no branch and mostly wait (a rollout watch lasts up to its timeout, 10 minutes
-by default), so they run outside the per-repository serialisation and the global slots, bounded by
-their own ``watch_concurrency``: a watch never holds back the updates and commands of its
+``reconcile`` jobs (:func:`is_detached`: also a comment whose only command is ``reconcile``)
+write no branch and mostly wait (a rollout watch lasts up to its timeout, 10 minutes by default),
+so they run outside the per-repository serialisation and the global slots, bounded by their own
+``watch_concurrency``: a watch never holds back the updates and commands of its
 repository. ``wait_idle`` and ``drain`` cover them like any other job.
 """
 
@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from bot.app.log import get_logger
-from bot.core.commands import CommandKind, parse
+from bot.core.commands import CommandKind
 from bot.core.dispatch import Job, JobKind
 
 _log = get_logger(__name__)
@@ -32,12 +32,12 @@ DETACHED = frozenset({JobKind.RECONCILE})
 
 
 def is_detached(job: Job) -> bool:
-    """A reconcile job, or a comment whose only command is ``/fluxbot reconcile`` (a watch)."""
+    """A reconcile job, or a comment whose only command is ``reconcile`` (a watch), as
+    :func:`bot.core.dispatch.jobs_for` parsed it (``job.commands``)."""
     if job.kind in DETACHED:
         return True
-    if job.kind is JobKind.COMMAND and job.event.comment_body:
-        kinds = {c.kind for c in parse(job.event.comment_body)}
-        return kinds == {CommandKind.RECONCILE}
+    if job.kind is JobKind.COMMAND and job.commands:
+        return {c.kind for c in job.commands} == {CommandKind.RECONCILE}
     return False
 
 

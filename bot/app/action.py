@@ -31,7 +31,7 @@ from typing import Any
 
 from bot.app.log import get_logger
 from bot.app.settings import Settings
-from bot.core.dispatch import Job, JobKind, jobs_for
+from bot.core.dispatch import Job, JobKind, commands_in, jobs_for
 from bot.core.errors import BotError, ConfigError
 from bot.core.events import Event, EventKind
 from bot.core.events.github import normalise
@@ -68,14 +68,14 @@ def truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def event_of(env: Mapping[str, str], payload: Mapping[str, Any], repo: str, bot: str) -> Event:
+def event_of(env: Mapping[str, str], payload: Mapping[str, Any], repo: str) -> Event:
     """The normalised event of this workflow run (a timer event for schedule/dispatch)."""
     name = env.get("GITHUB_EVENT_NAME", "workflow_dispatch")
     delivery = env.get("GITHUB_RUN_ID", "") or str(uuid.uuid4())
     if name in _TIMER_EVENTS:
         return Event(forge="github", kind=EventKind.SCHEDULE, repo=repo, delivery_id=delivery)
     github_name = "pull_request" if name == "pull_request_target" else name
-    return normalise(github_name, payload, delivery, bot_login=bot)
+    return normalise(github_name, payload, delivery)
 
 
 def jobs_to_run(mode: str, event: Event, bot: str) -> list[Job]:
@@ -84,6 +84,8 @@ def jobs_to_run(mode: str, event: Event, bot: str) -> list[Job]:
         if event.kind is EventKind.PUSH:  # the workflow's own filters decided it matters
             return [Job(JobKind.UPDATE, "github", event.repo, event)]
         return jobs_for(event, bot)
+    if mode == "commands":  # parsed once, here as on the server (bot.core.dispatch)
+        return [Job(JobKind.COMMAND, "github", event.repo, event, commands_in(event, bot))]
     return [Job(_MODE_JOB[mode], "github", event.repo, event)]
 
 
@@ -203,7 +205,7 @@ async def run(env: Mapping[str, str]) -> Outcome:
     payload: dict[str, Any] = {}
     if env.get("GITHUB_EVENT_PATH") and Path(env["GITHUB_EVENT_PATH"]).is_file():
         payload = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text("utf-8"))
-    event = event_of(env, payload, repo, settings.bot_login)
+    event = event_of(env, payload, repo)
     outcome = Outcome()
     jobs = jobs_to_run(mode, event, settings.bot_login)
     if not jobs:

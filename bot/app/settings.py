@@ -117,6 +117,13 @@ class Settings:
     kubeconfig: str | None = None
     in_cluster: bool = False
 
+    def login_for(self, forge: str) -> str:
+        """fluxbot's login on ``forge``: the GitLab token's user there when known (else
+        ``bot_login``, for a GitLab-only deployment that set ``FLUXBOT_BOT_LOGIN``)."""
+        if forge == "gitlab" and self.gitlab_bot_login:
+            return self.gitlab_bot_login
+        return self.bot_login
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``FLUXBOT_*`` variables (``env`` defaults to the process environment)."""

@@ -24,6 +24,13 @@ from bot.core.model import Ignore, IgnoreScope
 DEFAULT_NAMES = ("fluxbot",)
 
 
+def bot_names(bot_login: str) -> tuple[str, ...]:
+    """Names a command may address: ``fluxbot`` and the bot's own login, with and without
+    GitHub's ``[bot]`` suffix (``acme-bot[bot]`` answers ``/acme-bot``)."""
+    login = bot_login.removesuffix("[bot]")
+    return tuple(dict.fromkeys((*DEFAULT_NAMES, login, bot_login)))
+
+
 class CommandKind(StrEnum):
     """Every command fluxbot understands; the value is its canonical spelling."""
 

@@ -1,5 +1,9 @@
 """From an :class:`~bot.core.events.Event` to the jobs it calls for. Pure; one rule per event kind.
 
+The one owner of two rules: which events are fluxbot's own (:func:`is_own`; the normalisers only
+translate payloads) and what a comment commands (parsed here, once, with the bot's real names;
+the :class:`Job` carries the result).
+
 >>> e = Event(forge="github", kind=EventKind.SCHEDULE, repo="o/r")
 >>> [j.kind for j in jobs_for(e, bot_login="fluxbot[bot]")]
 [<JobKind.UPDATE: 'update'>]
@@ -10,10 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.core.commands import Command, bot_names, parse
 from bot.core.events import Event, EventKind
 from bot.core.model import BRANCH_PREFIX
 
 CONFIG_FILES = (".fluxbot.yaml", ".fluxbot.yml")
+
+# fluxbot's own events that still call for work: a preview of its PR, a reconcile of its merge,
+# and a push to the default branch (fluxbot never makes one: it came from a person sharing its
+# token, whose change must still be planned).
+OWN_ALLOWED = frozenset(
+    {EventKind.PR_OPENED, EventKind.PR_SYNCHRONIZE, EventKind.PR_MERGED, EventKind.PUSH}
+)
 
 
 class JobKind(StrEnum):
@@ -26,12 +38,16 @@ class JobKind(StrEnum):
 
 @dataclass(frozen=True)
 class Job:
-    """One unit of work for one repository; serialised per repository by the runner."""
+    """One unit of work for one repository; serialised per repository by the runner.
+
+    ``commands``: for a ``COMMAND`` job, the commands its comment gives, in order.
+    """
 
     kind: JobKind
     forge: str
     repo: str
     event: Event
+    commands: tuple[Command, ...] = ()
 
     @property
     def key(self) -> str:
@@ -43,14 +59,29 @@ def touches_manifests(paths: tuple[str, ...]) -> bool:
     return any(p.endswith((".yaml", ".yml")) or p in CONFIG_FILES for p in paths)
 
 
-def jobs_for(event: Event, bot_login: str) -> list[Job]:
-    """The jobs an event calls for; events caused by fluxbot itself call for none.
+def is_own(event: Event, bot_login: str) -> bool:
+    """Whether fluxbot itself caused ``event``: its actor is ``bot_login`` (the GitHub App's bot
+    or the GitLab token's user), compared as the forges compare logins (case-insensitively),
+    with or without GitHub's ``[bot]`` suffix."""
+    actor, login = event.actor.casefold(), bot_login.casefold()
+    return bool(actor and login) and actor in (login, login.removesuffix("[bot]"))
 
-    Two exceptions: fluxbot's own PRs still get a preview when opened or pushed to, and a merge of
-    its PR (by whoever) still reconciles.
-    """
-    own_allowed = (EventKind.PR_MERGED, EventKind.PR_OPENED, EventKind.PR_SYNCHRONIZE)
-    if event.actor == bot_login and event.kind not in own_allowed:
+
+def commands_in(event: Event, bot_login: str) -> tuple[Command, ...]:
+    """The commands a PR comment gives fluxbot (none from a bot, fluxbot included)."""
+    if event.kind is not EventKind.COMMENT or event.pr_number is None:
+        return ()
+    if event.actor_is_bot or event.actor.casefold().endswith("[bot]"):
+        return ()
+    if is_own(event, bot_login):
+        return ()
+    return tuple(parse(event.comment_body, bot_names(bot_login)))
+
+
+def jobs_for(event: Event, bot_login: str) -> list[Job]:
+    """The jobs an event calls for; events caused by fluxbot itself call for none but those of
+    :data:`OWN_ALLOWED`. ``bot_login`` is fluxbot's login on ``event.forge``."""
+    if is_own(event, bot_login) and event.kind not in OWN_ALLOWED:
         return []
 
     def job(kind: JobKind, repo: str | None = None) -> Job:
@@ -78,6 +109,9 @@ def jobs_for(event: Event, bot_login: str) -> list[Job]:
         case EventKind.PR_MERGED:
             return [job(JobKind.RECONCILE), job(JobKind.UPDATE)]
         case EventKind.COMMENT:
-            return [] if event.actor_is_bot else [job(JobKind.COMMAND)]
+            commands = commands_in(event, bot_login)
+            if not commands:
+                return []
+            return [Job(JobKind.COMMAND, event.forge, event.repo, event, commands)]
         case _:
             return []

@@ -1,6 +1,7 @@
 """The command job: a PR comment → parsed commands → permission → effect → reaction and reply.
 
-Comments by bots (fluxbot's own included) are ignored. Only users with write access act; anyone
+Comments by bots (fluxbot's own included) call for no job (:func:`bot.core.dispatch.jobs_for`
+decides, and parses the commands once). Only users with write access act; anyone
 else gets one polite reply and nothing happens. Accepted commands are acknowledged with 👀, then
 🚀 when every command succeeded or 😕 when one failed, and answered in one reply per comment (found
 again by a per-comment marker, so a replayed delivery edits that reply instead of adding one).
@@ -13,7 +14,7 @@ runs the preview job; ``ignore this ...`` records :class:`~bot.core.model.Ignore
 marker and closes the PR; ``unignore`` removes them; ``reconcile`` runs the reconcile job for a
 merged PR; ``close`` closes the PR.
 
-    outcome = await run_command(ctx, event)   # event.kind is EventKind.COMMENT
+    outcome = await run_command(ctx, job)   # job.kind is JobKind.COMMAND, job.commands parsed
 """
 
 from __future__ import annotations
@@ -24,15 +25,16 @@ from typing import Any
 
 from bot.app.log import get_logger
 from bot.core.commands import (
+    DEFAULT_NAMES,
     OWN_PR_ONLY,
     Command,
     CommandKind,
     describe_ignores,
     help_text,
-    parse,
     with_ignores,
     without_ignores,
 )
+from bot.core.dispatch import Job
 from bot.core.errors import BotError, ForgeError
 from bot.core.events import Event, EventKind
 from bot.core.markers import PRMarker, replace_marker
@@ -58,31 +60,11 @@ class CommandOutcome:
     replies: list[str] = field(default_factory=list)
 
 
-def bot_names(bot_login: str) -> tuple[str, ...]:
-    """Names a command may address: ``fluxbot`` and the app's own login (without ``[bot]``)."""
-    login = bot_login.removesuffix("[bot]")
-    return tuple(dict.fromkeys(("fluxbot", login, bot_login)))
-
-
-def is_bot(event: Event, bot_login: str) -> bool:
-    actor = event.actor
-    return (
-        event.actor_is_bot
-        or actor in (bot_login, bot_login.removesuffix("[bot]"))
-        or (actor.endswith("[bot]"))
-    )
-
-
-async def run_command(ctx: Context, event: Event) -> CommandOutcome | None:
-    """Act on the commands in a PR comment (see the module docstring)."""
-    forge = ctx.forge
-    login = ctx.settings.bot_login
-    if event.forge == "gitlab" and ctx.settings.gitlab_bot_login:
-        login = ctx.settings.gitlab_bot_login  # the GitLab token's user, not the GitHub App
-    if event.pr_number is None or is_bot(event, login):
-        return None
-    commands = parse(event.comment_body, bot_names(login))
-    if not commands:
+async def run_command(ctx: Context, job: Job) -> CommandOutcome | None:
+    """Act on the commands of a PR comment (``job.commands``, parsed once by
+    :func:`bot.core.dispatch.jobs_for`, which also turned away bots; see the module docstring)."""
+    forge, event, commands = ctx.forge, job.event, list(job.commands)
+    if event.pr_number is None or not commands:
         return None
     number, comment_id = event.pr_number, event.comment_id
     store = ctx.extra.get("deliveries")
@@ -112,7 +94,7 @@ async def run_command(ctx: Context, event: Event) -> CommandOutcome | None:
         return outcome
     if comment_id is not None:
         await forge.react(number, comment_id, Reaction.EYES)
-    name = bot_names(login)[0]
+    name = DEFAULT_NAMES[0]
     for cmd in commands:
         try:
             pr = await forge.get_pr(number)

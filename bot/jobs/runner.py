@@ -25,7 +25,7 @@ from bot.core.events import Event
 from bot.jobs.context import Context, TagSource
 
 _log = get_logger(__name__)
-JobFn = Callable[[Context, Event], Awaitable[Any]]
+JobFn = Callable[[Context, Job], Awaitable[Any]]
 
 
 class Unavailable(Exception):
@@ -45,14 +45,14 @@ def _load(module: str, name: str) -> Any:
     return fn
 
 
-async def _update(ctx: Context, event: Event) -> Any:
+async def _update(ctx: Context, job: Job) -> Any:
     return await _load("bot.jobs.update", "run_update")(ctx)
 
 
-async def _closed(ctx: Context, event: Event) -> None:
+async def _closed(ctx: Context, job: Job) -> None:
     # The forge is the database: the closed PR's marker already records the ignore; the next
     # plan reads closed PRs (bot.core.markers.closed_ignores). Nothing to write.
-    _log.info("job.closed_pr", repo=event.repo, pr=event.pr_number)
+    _log.info("job.closed_pr", repo=job.repo, pr=job.event.pr_number)
 
 
 async def run_preview_job(ctx: Context, event: Event) -> Any:
@@ -92,18 +92,22 @@ async def _preview_base(ctx: Context, base_tip: str, head_ref: str) -> str:
         return base_tip
 
 
-async def _command(ctx: Context, event: Event) -> Any:
-    return await _load("bot.jobs.command", "run_command")(ctx, event)
+async def _preview(ctx: Context, job: Job) -> Any:
+    return await run_preview_job(ctx, job.event)
 
 
-async def _reconcile(ctx: Context, event: Event) -> Any:
-    return await _load("bot.jobs.reconcile", "run_reconcile")(ctx, event)
+async def _command(ctx: Context, job: Job) -> Any:
+    return await _load("bot.jobs.command", "run_command")(ctx, job)
+
+
+async def _reconcile(ctx: Context, job: Job) -> Any:
+    return await _load("bot.jobs.reconcile", "run_reconcile")(ctx, job.event)
 
 
 JOBS: dict[JobKind, JobFn] = {
     JobKind.UPDATE: _update,
     JobKind.CLOSED: _closed,
-    JobKind.PREVIEW: run_preview_job,
+    JobKind.PREVIEW: _preview,
     JobKind.COMMAND: _command,
     JobKind.RECONCILE: _reconcile,
 }
@@ -123,7 +127,7 @@ async def run_job_result(job: Job, ctx: Context) -> tuple[str, Any]:
         log.error("job.unknown_kind")
         return "unavailable", None
     try:
-        result = await fn(ctx, job.event)
+        result = await fn(ctx, job)
     except Unavailable as exc:
         log.error("job.unavailable", reason=str(exc))
         return "unavailable", None

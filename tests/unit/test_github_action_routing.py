@@ -13,7 +13,7 @@ BOT = "github-actions[bot]"
 
 def kinds(mode: str, name: str, payload: dict[str, Any]) -> list[JobKind]:
     repo = "octo/repo"
-    event = event_of({"GITHUB_EVENT_NAME": name, "GITHUB_RUN_ID": "7"}, payload, repo, BOT)
+    event = event_of({"GITHUB_EVENT_NAME": name, "GITHUB_RUN_ID": "7"}, payload, repo)
     return [job.kind for job in jobs_to_run(mode, event, BOT)]
 
 

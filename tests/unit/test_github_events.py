@@ -107,14 +107,17 @@ def test_own_events_are_ignored_but_own_merge_is_not(webhook_examples: dict[str,
     edited = _ours(example(webhook_examples, "pull_request", "opened"))
     edited["action"] = "edited"  # no "edited" example: derived
     edited["sender"]["login"], edited["sender"]["type"] = BOT, "Bot"
-    assert normalise("pull_request", edited, bot_login=BOT).kind is EventKind.IGNORED
+    own = normalise("pull_request", edited)
+    assert own.kind is EventKind.PR_EDITED and jobs_for(own, BOT) == []  # dispatch decides
     edited["sender"]["login"] = "alice"
-    event = normalise("pull_request", edited, bot_login=BOT)
+    event = normalise("pull_request", edited)
     assert event.kind is EventKind.PR_EDITED and jobs_for(event, BOT)[0].kind is JobKind.UPDATE
     merged = _ours(example(webhook_examples, "pull_request", "closed"))
     merged["pull_request"]["merged"] = True
     merged["sender"]["login"] = BOT
-    assert normalise("pull_request", merged, bot_login=BOT).kind is EventKind.PR_MERGED
+    own_merge = normalise("pull_request", merged)
+    assert own_merge.kind is EventKind.PR_MERGED
+    assert [j.kind for j in jobs_for(own_merge, BOT)] == [JobKind.RECONCILE, JobKind.UPDATE]
 
 
 def test_comment_on_a_pr(webhook_examples: dict[str, Any]) -> None:

@@ -137,7 +137,10 @@ def test_note_on_merge_request() -> None:
     )
     assert event.actor == "root" and not event.actor_is_bot
     assert event.pr_branch == "master" and event.branch == "markdown"
-    assert [j.kind for j in jobs_for(event, "fluxbot")] == [JobKind.COMMAND]
+    assert jobs_for(event, "fluxbot") == []  # a comment without a command calls for no job
+    data["object_attributes"]["note"] = "This MR needs work.\n/fluxbot diff"
+    [job] = jobs_for(normalise("Note Hook", data, "d-3"), "fluxbot")
+    assert job.kind is JobKind.COMMAND and [c.line for c in job.commands] == ["/fluxbot diff"]
 
 
 def test_note_from_bots_system_and_edits_ignored() -> None:
@@ -198,41 +201,42 @@ def _mr(action: str, user: str, **attrs: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("hook", "data", "kind"),
+    ("data", "kind", "jobs"),
     [
         # fluxbot edits its MR description / closes a superseded MR: no run of its own making
-        ("Merge Request Hook", _mr("update", "glbot"), EventKind.IGNORED),
-        ("Merge Request Hook", _mr("close", "GLBot"), EventKind.IGNORED),
+        (_mr("update", "glbot"), EventKind.PR_EDITED, []),
+        (_mr("close", "GLBot"), EventKind.PR_CLOSED, []),
         # its own MR opened / recomputed → preview; merged by it → reconcile
-        ("Merge Request Hook", _mr("open", "glbot"), EventKind.PR_OPENED),
-        ("Merge Request Hook", _mr("update", "glbot", oldrev="ab" * 20), EventKind.PR_SYNCHRONIZE),
-        ("Merge Request Hook", _mr("merge", "glbot"), EventKind.PR_MERGED),
+        (_mr("open", "glbot"), EventKind.PR_OPENED, [JobKind.PREVIEW]),
+        (_mr("update", "glbot", oldrev="ab" * 20), EventKind.PR_SYNCHRONIZE, [JobKind.PREVIEW]),
+        (_mr("merge", "glbot"), EventKind.PR_MERGED, [JobKind.RECONCILE, JobKind.UPDATE]),
     ],
 )
-def test_own_events_by_the_gitlab_login(hook: str, data: dict[str, Any], kind: EventKind) -> None:
-    # a GitLab login unrelated to the GitHub App's bot_login, and no bot-like name
-    event = normalise(hook, data, "d", bot_login="glbot")
-    assert event.kind is kind and event.actor_is_bot
-    assert event.repo == "gitlabhq/gitlab-test"
-    other = normalise(hook, data, "d", bot_login="someone-else")
-    assert other.kind is not EventKind.IGNORED and not other.actor_is_bot
-    if kind is EventKind.IGNORED:
-        assert jobs_for(event, "app[bot]") == []
-        assert jobs_for(other, "app[bot]") != []  # what the login prevents
+def test_own_events_by_the_gitlab_login(
+    data: dict[str, Any], kind: EventKind, jobs: list[JobKind]
+) -> None:
+    # the normaliser translates; dispatch, given the GitLab login, decides what is fluxbot's own
+    event = normalise("Merge Request Hook", data, "d")
+    assert event.kind is kind and event.repo == "gitlabhq/gitlab-test"
+    assert not event.actor_is_bot  # no bot-like name: only the login tells
+    assert [j.kind for j in jobs_for(event, "glbot")] == jobs
+    if not jobs:
+        assert jobs_for(event, "someone-else") != []  # what the login prevents
 
 
 def test_own_note_and_push_by_the_gitlab_login() -> None:
     note = payload("note_merge_request.json")
     note["user"]["username"] = "glbot"
     note["object_attributes"]["note"] = "@fluxbot rebase"
-    assert jobs_for(normalise("Note Hook", note), "app[bot]") != []
-    event = normalise("Note Hook", note, bot_login="glbot")
-    assert event.kind is EventKind.IGNORED and jobs_for(event, "app[bot]") == []
+    event = normalise("Note Hook", note)
+    assert jobs_for(event, "app[bot]") != []
+    assert jobs_for(event, "glbot") == []
     # fluxbot never pushes to the default branch: a push by the token's user is a person's
     push = payload("push.json")
     push["user_username"] = "glbot"
-    own_push = normalise("Push Hook", push, bot_login="glbot")
-    assert own_push.kind is EventKind.PUSH and own_push.actor_is_bot
+    own_push = normalise("Push Hook", push)
+    assert own_push.kind is EventKind.PUSH
+    assert [j.kind for j in jobs_for(own_push, "glbot")] == [JobKind.UPDATE]
 
 
 _KEYS = st.sampled_from(
@@ -280,7 +284,7 @@ def test_any_json_is_an_event_or_a_webhook_error(hook: str, data: Any, kind: str
     if isinstance(data, dict):
         data = {**data, "object_kind": kind}
     try:
-        event = normalise(hook, data, "d", bot_login="x")
+        event = normalise(hook, data, "d")
     except WebhookError:
         return
     assert event.forge == "gitlab" and event.delivery_id == "d"

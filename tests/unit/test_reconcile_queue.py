@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot.adapters.queue import JobQueue, QueueClosed, is_detached
-from bot.core.dispatch import Job, JobKind
+from bot.core.dispatch import Job, JobKind, jobs_for
 from bot.core.events import Event, EventKind
 
 
@@ -115,8 +115,10 @@ async def test_a_crashing_watch_is_contained() -> None:
 
 
 def comment(body: str) -> Job:
+    """The job the dispatcher makes of a PR comment (it parses the commands)."""
     event = Event("github", EventKind.COMMENT, "o/r", pr_number=1, comment_body=body)
-    return Job(JobKind.COMMAND, "github", "o/r", event)
+    jobs = jobs_for(event, "fluxbot[bot]")
+    return jobs[0] if jobs else Job(JobKind.COMMAND, "github", "o/r", event)
 
 
 def test_which_jobs_run_detached() -> None:

@@ -82,7 +82,7 @@ class ServerState:
 
     async def submit(self, event: Event) -> list[Job]:
         """Dispatch ``event`` (ignoring fluxbot's own events) and enqueue its jobs."""
-        jobs = jobs_for(event, self.settings.bot_login)
+        jobs = jobs_for(event, self.settings.login_for(event.forge))
         for job in jobs:
             await self.enqueue(job)
         return jobs

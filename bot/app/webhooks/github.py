@@ -75,7 +75,7 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
         state.count(FORGE, metric, "duplicate")
         log.info("github.webhook.duplicate", hook=metric, delivery=delivery)
         return answer(200, "duplicate")
-    normalised = normalise(name, event.data, delivery, bot_login=state.settings.bot_login)
+    normalised = normalise(name, event.data, delivery)
     jobs = await state.submit(normalised)
     state.count(FORGE, metric, "accepted" if jobs else "ignored")
     log.info(

@@ -26,7 +26,6 @@ from typing import Any
 from aiohttp import web
 
 from bot.app.log import get_logger
-from bot.app.settings import Settings
 from bot.app.webhooks import BIG_BODY, ServerState, answer, read_capped, timed
 from bot.core.errors import BotError, WebhookError
 from bot.core.events import Event, EventKind
@@ -69,14 +68,8 @@ def dedupe_key(headers: Any, hook: str, body: bytes) -> str:
     return f"{str(uuid)[:200]}:{hook[:64]}:{digest}"
 
 
-def bot_login(settings: Settings) -> str:
-    """The username of fluxbot's GitLab token (``FLUXBOT_GITLAB_BOT_LOGIN`` or learnt at startup),
-    else ``bot_login`` (a GitLab-only deployment that set ``FLUXBOT_BOT_LOGIN``)."""
-    return settings.gitlab_bot_login or settings.bot_login
-
-
-def _parse(hook: str, body: bytes, key: str, login: str) -> Event:
-    return normalise(hook, json.loads(body), key, bot_login=login)
+def _parse(hook: str, body: bytes, key: str) -> Event:
+    return normalise(hook, json.loads(body), key)
 
 
 async def _handle(request: web.Request, state: ServerState) -> web.Response:
@@ -93,9 +86,9 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
         return answer(200, "ignored", reason="body too large")
     try:
         if len(body) > BIG_BODY:  # JSON of megabytes: keep the event loop free meanwhile
-            event = await asyncio.to_thread(_parse, hook, body, key, bot_login(state.settings))
+            event = await asyncio.to_thread(_parse, hook, body, key)
         else:
-            event = _parse(hook, body, key, bot_login(state.settings))
+            event = _parse(hook, body, key)
     except (ValueError, RecursionError, WebhookError) as exc:  # RecursionError: nesting bomb
         state.count(FORGE, hook, "rejected")
         log.warning("gitlab.webhook.malformed", hook=hook, delivery=key, error=str(exc)[:200])

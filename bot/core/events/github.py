@@ -4,10 +4,9 @@
     >>> e.kind
     <EventKind.IGNORED: 'ignored'>
 
-Only the fields the dispatcher needs are kept. Events caused by fluxbot itself (the sender is
-``bot_login``) come out as ``IGNORED``, except a merge of its own PR, which still calls for a
-reconcile. A PR from a fork never counts as one of fluxbot's branches: its ``pr_branch`` is
-``owner:branch``.
+Only the fields the dispatcher needs are kept; the normaliser only translates. Whether an
+event is fluxbot's own is :func:`bot.core.dispatch.is_own`'s to decide, from ``actor``. A PR from
+a fork never counts as one of fluxbot's branches: its ``pr_branch`` is ``owner:branch``.
 """
 
 from __future__ import annotations
@@ -139,35 +138,18 @@ def _installation(event: str, fields: dict[str, Any], payload: Mapping[str, Any]
     return Event(kind=EventKind.INSTALLATION, repos=repos, **fields)
 
 
-def normalise(
-    event: str,
-    payload: Mapping[str, Any],
-    delivery_id: str = "",
-    bot_login: str | None = None,
-) -> Event:
+def normalise(event: str, payload: Mapping[str, Any], delivery_id: str = "") -> Event:
     """The :class:`Event` for one delivery of GitHub event ``event`` (``X-GitHub-Event``)."""
     fields = _base(event, payload, delivery_id)
     if event == "push":
-        result = _push(fields, payload)
-    elif event == "pull_request":
-        result = _pull_request(fields, payload)
-    elif event == "issue_comment":
-        result = _comment(fields, payload)
-    elif event in ("installation", "installation_repositories"):
-        result = _installation(event, fields, payload)
-    else:
-        result = Event(kind=EventKind.IGNORED, **fields)
-    if bot_login and result.actor == bot_login and result.kind is not EventKind.PR_MERGED:
-        return Event(
-            forge="github",
-            kind=EventKind.IGNORED,
-            repo=result.repo,
-            delivery_id=delivery_id,
-            installation_id=result.installation_id,
-            actor=result.actor,
-            actor_is_bot=True,
-        )
-    return result
+        return _push(fields, payload)
+    if event == "pull_request":
+        return _pull_request(fields, payload)
+    if event == "issue_comment":
+        return _comment(fields, payload)
+    if event in ("installation", "installation_repositories"):
+        return _installation(event, fields, payload)
+    return Event(kind=EventKind.IGNORED, **fields)
 
 
 def label(event: str, payload: Mapping[str, Any]) -> str:

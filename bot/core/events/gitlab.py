@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from bot.core.errors import WebhookError
@@ -189,35 +188,12 @@ def _note(payload: Mapping[str, Any], delivery_id: str) -> Event:
     )
 
 
-# fluxbot's own events that still call for work: a preview of its MR, a reconcile of its merge,
-# and a push to the default branch (fluxbot never makes one: it came from a person sharing the
-# token, whose change must still be planned)
-_OWN_ALLOWED = (EventKind.PR_OPENED, EventKind.PR_SYNCHRONIZE, EventKind.PR_MERGED, EventKind.PUSH)
-
-
-def normalise(
-    event_name: str, payload: Any, delivery_id: str = "", bot_login: str | None = None
-) -> Event:
+def normalise(event_name: str, payload: Any, delivery_id: str = "") -> Event:
     """One GitLab delivery as an :class:`Event`; raises :class:`WebhookError` if malformed.
 
-    ``bot_login`` is the username of fluxbot's GitLab token: its own events are marked
-    ``actor_is_bot`` and, but for opened/pushed-to/merged MRs and pushes, come out as ``IGNORED``
-    (so the description fluxbot edits, the MR it closes or its notes call for no run).
+    The normaliser only translates: whether the event is fluxbot's own (the GitLab token's user)
+    is :func:`bot.core.dispatch.is_own`'s to decide, from ``actor``.
     """
-    event = _normalise(event_name, payload, delivery_id)
-    if not bot_login or event.actor.lower() != bot_login.lower():
-        return event
-    if event.kind in _OWN_ALLOWED:
-        return replace(event, actor_is_bot=True)
-    return replace(
-        Event(FORGE, EventKind.IGNORED, event.repo, delivery_id),
-        default_branch=event.default_branch,
-        actor=event.actor,
-        actor_is_bot=True,
-    )
-
-
-def _normalise(event_name: str, payload: Any, delivery_id: str) -> Event:
     body = _map(payload, "body")
     expected = _HOOK_KIND.get(event_name)
     kind = _str(body.get("object_kind"))
