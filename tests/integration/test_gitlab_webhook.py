@@ -151,7 +151,10 @@ async def test_mr_and_note_hooks_enqueue(
     aiohttp_client: Any, harness: Harness, hook: str, name: str, kind: JobKind
 ) -> None:
     client = await aiohttp_client(harness.app)
-    resp = await client.post(ROUTE, data=json.dumps(payload(name)), headers=headers(hook))
+    data = payload(name)
+    if kind is JobKind.COMMAND:  # the example's note gives no command (then no job is due)
+        data["object_attributes"]["note"] += "\n/fluxbot diff"
+    resp = await client.post(ROUTE, data=json.dumps(data), headers=headers(hook))
     assert resp.status == 202
     assert [j.kind for j in harness.jobs] == [kind]
 

@@ -9,10 +9,10 @@ import pytest
 
 from bot.app.settings import Settings
 from bot.app.webhooks import MemoryDeliveryStore
+from bot.core.dispatch import jobs_for
 from bot.core.events import Event, EventKind
 from bot.core.markers import PRMarker
 from bot.core.model import Ignore, IgnoreScope, PRState, Update
-from bot.core.dispatch import jobs_for
 from bot.jobs.command import CommandOutcome, reply_marker, run_command
 from bot.jobs.context import Context
 from bot.jobs.update import ignores_from
@@ -84,8 +84,7 @@ async def test_bot_comments_are_ignored(actor: str, is_bot: bool) -> None:
     forge.writers.add(actor)
     before = list(forge.calls)
     assert (
-        await dispatched(ctx, comment("/fluxbot close", number, actor, actor_is_bot=is_bot))
-        is None
+        await dispatched(ctx, comment("/fluxbot close", number, actor, actor_is_bot=is_bot)) is None
     )
     assert forge.prs[number].state is PRState.OPEN
     assert forge.calls == before and forge.reactions == [] and replies(forge, number) == []

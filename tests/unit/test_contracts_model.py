@@ -71,8 +71,10 @@ def test_dispatch_rules() -> None:
     assert JobKind.RECONCILE in [j.kind for j in jobs_for(merged, bot)]
     by_bot = ev(EventKind.COMMENT, actor="renovate[bot]", actor_is_bot=True)
     assert jobs_for(by_bot, bot) == []
+    # fluxbot never pushes to the default branch: a push there under its login (a person
+    # sharing its token) is planned, on GitHub as on GitLab
     self_push = ev(EventKind.PUSH, branch="main", default_branch="main", actor=bot)
-    assert jobs_for(self_push, bot) == []
+    assert [j.kind for j in jobs_for(self_push, bot)] == [JobKind.UPDATE]
     own_pr = ev(EventKind.PR_OPENED, pr_branch="fluxbot/app", pr_number=4, actor=bot)
     assert [j.kind for j in jobs_for(own_pr, bot)] == [JobKind.PREVIEW]
     own_edit = ev(EventKind.PR_EDITED, pr_branch="fluxbot/app", pr_number=4, actor=bot)
