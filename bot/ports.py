@@ -6,7 +6,8 @@ converges on the same state without duplicates. Adapters raise :class:`bot.core.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
@@ -167,3 +168,39 @@ class ForgeHistory(Protocol):
 
 
 MAX_PR_PATHS = 3000  # GitHub lists at most 3,000 files of a PR
+
+
+@dataclass(frozen=True)
+class RepoRef:
+    """A repository fluxbot plans, as the image index remembers it (enough to enqueue a job)."""
+
+    forge: str
+    repo: str
+    installation_id: int | None = None
+
+    def encode(self) -> str:
+        """``forge|repo|installation`` (the stored form)."""
+        installation = "" if self.installation_id is None else str(self.installation_id)
+        return f"{self.forge}|{self.repo}|{installation}"
+
+    @classmethod
+    def decode(cls, text: str) -> RepoRef:
+        forge, repo, installation = text.split("|", 2)
+        if not forge or not repo:
+            raise ValueError(f"not a repository reference: {text!r}")
+        return cls(forge, repo, int(installation) if installation else None)
+
+
+class ImageIndex(Protocol):
+    """Image key (``api_host/api_repository``) → the repositories whose last plan looked it up.
+
+    Kept by every plan (:mod:`bot.jobs.indexing`), read when a registry announces a push. Stored
+    beside the tag cache: memory, SQLite or Redis."""
+
+    async def record(self, repo: RepoRef, keys: Iterable[str], *, replace: bool) -> None:
+        """Remember that ``repo`` references ``keys``; ``replace`` forgets its other images."""
+        ...
+
+    async def repositories(self, key: str) -> list[RepoRef]:
+        """The repositories that reference image ``key``, in a stable order."""
+        ...

@@ -26,15 +26,24 @@ from typing import Any
 from aiohttp import ClientError, web
 
 from bot.adapters.queue import JobQueue, QueueClosed
+from bot.adapters.registry.client import RegistryClient
+from bot.adapters.registry.index import MemoryImageIndex, SQLiteImageIndex
+from bot.app.freshness import Freshness, Invalidator, recording
 from bot.app.log import get_logger
 from bot.app.metrics import CONTENT_TYPE, Metrics
 from bot.app.scheduler import RepoSource, Scheduler
 from bot.app.settings import Settings
 from bot.app.webhooks import DeliveryStore, MemoryDeliveryStore, ServerState
 from bot.core.dispatch import Job
+from bot.core.events.registry import Notification
+from bot.ports import ImageIndex
 
 _log = get_logger(__name__)
-WEBHOOK_MODULES = ("bot.app.webhooks.github", "bot.app.webhooks.gitlab")
+WEBHOOK_MODULES = (
+    "bot.app.webhooks.github",
+    "bot.app.webhooks.gitlab",
+    "bot.app.webhooks.registry",
+)
 
 
 @dataclass
@@ -43,6 +52,7 @@ class Runtime:
 
     state: ServerState
     queue: JobQueue
+    freshness: Freshness
     registry: Any = None
     scheduler: Scheduler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -101,15 +111,34 @@ def _default_execute(rt: Runtime) -> Callable[[Job], Awaitable[object]]:
     from bot.jobs.runner import execute
 
     async def run(job: Job) -> object:
-        return await execute(
+        tags = recording(rt.registry)
+        outcome = await execute(
             job,
             rt.state.settings,
-            rt.registry,
+            tags,
             rt.state.metrics,
             extra={"deliveries": rt.state.deliveries},
         )
+        await rt.freshness.learn(job, tags.keys, outcome)
+        return outcome
 
     return run
+
+
+def _invalidators(rt: Runtime) -> Callable[[], Sequence[Invalidator]]:
+    def current() -> Sequence[Invalidator]:
+        return [rt.registry] if isinstance(rt.registry, RegistryClient) else []
+
+    return current
+
+
+def _image_index(settings: Settings) -> ImageIndex:
+    """Beside the tag cache: the SQLite file of ``FLUXBOT_CACHE``, else memory."""
+    if settings.cache_path:
+        from pathlib import Path
+
+        return SQLiteImageIndex(Path(settings.cache_path))
+    return MemoryImageIndex()
 
 
 def build_app(
@@ -124,6 +153,7 @@ def build_app(
     schedule: bool = True,
     docker_config: str | None = None,
     repositories: Sequence[str] = (),
+    index: ImageIndex | None = None,
 ) -> web.Application:
     """The application; ``execute``/``registry``/``sources`` are seams for tests and workers.
 
@@ -142,7 +172,13 @@ def build_app(
     state = ServerState(
         settings=settings, deliveries=deliveries or MemoryDeliveryStore(), metrics=metrics
     )
-    rt = Runtime(state=state, queue=JobQueue(lambda job: asyncio.sleep(0)), registry=registry)
+    rt = Runtime(
+        state=state,
+        queue=JobQueue(lambda job: asyncio.sleep(0)),
+        freshness=Freshness(index or _image_index(settings)),
+        registry=registry,
+    )
+    rt.freshness.invalidators = _invalidators(rt)
     rt.queue = JobQueue(execute or _default_execute(rt), concurrency=concurrency)
 
     async def enqueue(job: Job) -> None:
@@ -153,6 +189,11 @@ def build_app(
             raise web.HTTPServiceUnavailable(text="shutting down") from None
 
     state.enqueue = enqueue
+
+    async def pushed(notice: Notification, delivery: str) -> list[Job]:
+        return await rt.freshness.pushed(notice, enqueue, delivery)
+
+    state.pushed = pushed
     state.accepting = lambda: rt.ready
     metrics.watch_registry(_registry_counts(rt))
 

@@ -74,6 +74,19 @@ def parse_registry_rates(raw: str | None) -> tuple[tuple[str, float], ...]:
     return tuple(rates.items())
 
 
+def parse_seconds(name: str, raw: str | None) -> float | None:
+    """A non-negative number of seconds from variable ``name``; None when unset."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise ConfigError(f"{name} must be a number of seconds (>= 0), got {raw!r}")
+    return value
+
+
 def _docker_config(e: Mapping[str, str]) -> str | None:
     base = e.get("DOCKER_CONFIG")
     return os.path.join(base, "config.json") if base else None
@@ -116,6 +129,10 @@ class Settings:
     receiver_secret: str | None = field(default=None, repr=False)
     kubeconfig: str | None = None
     in_cluster: bool = False
+    # freshness and scale-out (docs: README "Registry notifications", "Scale-out")
+    registry_webhook_token: str | None = field(default=None, repr=False)  # None: endpoint 404
+    tag_ttl: float | None = None  # seconds; None: 60 in memory, 600 in SQLite/Redis
+    redis_url: str | None = field(default=None, repr=False)  # may hold a password
 
     def login_for(self, forge: str) -> str:
         """fluxbot's login on ``forge``: the GitLab token's user there when known (else
@@ -160,4 +177,7 @@ class Settings:
             receiver_secret=_secret(e, "FLUXBOT_RECEIVER_SECRET"),
             kubeconfig=e.get("FLUXBOT_KUBECONFIG") or e.get("KUBECONFIG") or None,
             in_cluster=e.get("FLUXBOT_KUBE_IN_CLUSTER", "").lower() in ("1", "true", "yes"),
+            registry_webhook_token=_secret(e, "FLUXBOT_REGISTRY_WEBHOOK_TOKEN"),
+            tag_ttl=parse_seconds("FLUXBOT_TAG_TTL", e.get("FLUXBOT_TAG_TTL")),
+            redis_url=e.get("FLUXBOT_REDIS_URL") or None,
         )

@@ -60,7 +60,7 @@ async def test_cross_origin_link_is_refused(
         with pytest.raises(RegistryError, match="leaves the registry"):
             await client.tags(f"{proxy.host}/{paged_repo}")
         assert client.stats.requests["tags"] == 1
-        assert client.cache.get(f"{proxy.host}/{paged_repo}") is None
+        assert await client.cache.get(f"{proxy.host}/{paged_repo}") is None
 
 
 async def test_failure_on_a_later_page_returns_nothing_partial(

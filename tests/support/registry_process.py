@@ -48,6 +48,7 @@ __all__ = [
     "DOCKER_MANIFEST",
     "OCI_INDEX",
     "OCI_MANIFEST",
+    "Notify",
     "RegistryHandle",
     "SeededIndex",
     "registry_binary",
@@ -356,7 +357,34 @@ class RegistryHandle:
             return SeededIndex(sha256(body), manifests, tuple(attestations))
 
 
-def _config(root: Path, mode: str, token: TokenServer | None) -> str:
+@dataclass(frozen=True)
+class Notify:
+    """A ``notifications.endpoints`` entry: the registry POSTs its events to ``url``."""
+
+    url: str
+    token: str  # sent as ``Authorization: Bearer <token>``
+    ignored_media_types: tuple[str, ...] = ("application/octet-stream",)
+
+
+def _notifications(notify: Notify) -> list[str]:
+    lines = [
+        "notifications:",
+        "  endpoints:",
+        "    - name: fluxbot",
+        f"      url: {notify.url}",
+        "      headers:",
+        f"        Authorization: [Bearer {notify.token}]",
+        "      timeout: 2s",
+        "      threshold: 3",
+        "      backoff: 200ms",
+    ]
+    if notify.ignored_media_types:
+        lines.append("      ignoredmediatypes:")
+        lines += [f"        - {media}" for media in notify.ignored_media_types]
+    return lines
+
+
+def _config(root: Path, mode: str, token: TokenServer | None, notify: Notify | None = None) -> str:
     lines = [
         "version: 0.1",
         "log:",
@@ -391,13 +419,19 @@ def _config(root: Path, mode: str, token: TokenServer | None) -> str:
         ]
     elif mode != "none":
         raise ValueError(f"unknown registry mode {mode!r}")
+    if notify is not None:
+        lines += _notifications(notify)
     return "\n".join(lines) + "\n"
 
 
 def start_registry(
-    tmp_path: Path, mode: str = "none", token_server: TokenServer | None = None
+    tmp_path: Path,
+    mode: str = "none",
+    token_server: TokenServer | None = None,
+    notify: Notify | None = None,
 ) -> RegistryHandle:
-    """Start ``docker-registry serve`` on 127.0.0.1:<free port> in ``none|htpasswd|token`` mode."""
+    """Start ``docker-registry serve`` on 127.0.0.1:<free port> in ``none|htpasswd|token`` mode;
+    with ``notify``, it sends its notifications (real Distribution envelopes) there."""
     binary = registry_binary()
     if binary is None:
         raise FileNotFoundError("docker-registry is not installed (apt install docker-registry)")
@@ -406,7 +440,7 @@ def start_registry(
     token = None
     if mode == "token":
         token = (token_server or TokenServer()).start()
-    (root / "config.yml").write_text(_config(root, mode, token))
+    (root / "config.yml").write_text(_config(root, mode, token, notify))
     log = (root / "registry.log").open("wb")
     proc = subprocess.Popen(
         [binary, "serve", str(root / "config.yml")],

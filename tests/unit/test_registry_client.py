@@ -69,7 +69,7 @@ async def test_token_cached_until_expiry() -> None:
     transport = bearer_registry(["1"], lambda n: {"token": f"tok{n}", "expires_in": 30}, log)
     async with client(transport, clock=time.clock, sleep=time.sleep, cache=None) as c:
         await c.all_tags(f"{REG}/a")
-        c.cache.put(f"{REG}/a", [])  # keep tags out of the way: only tokens matter here
+        await c.cache.put(f"{REG}/a", [])  # keep tags out of the way: only tokens matter here
         await c.all_tags(f"{REG}/b")
         assert c.stats.requests["token"] == 2  # one per scope
         time.now += 20  # < 30 - 3 s margin: still cached

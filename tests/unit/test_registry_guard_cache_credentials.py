@@ -69,24 +69,24 @@ async def test_https_entries_allow_private_addresses_but_keep_tls() -> None:
     assert not guard.is_insecure("harbor.lan")
 
 
-def test_memory_cache_ttl() -> None:
+async def test_memory_cache_ttl() -> None:
     now = [0.0]
     cache = MemoryTagCache(ttl=10, clock=lambda: now[0])
-    cache.put("r/a", ["1"])
-    assert cache.get("r/a") == ["1"]
+    await cache.put("r/a", ["1"])
+    assert await cache.get("r/a") == ["1"]
     now[0] = 10.0
-    assert cache.get("r/a") is None
+    assert await cache.get("r/a") is None
 
 
-def test_sqlite_cache_ttl_and_persistence(tmp_path: Path) -> None:
+async def test_sqlite_cache_ttl_and_persistence(tmp_path: Path) -> None:
     now = [100.0]
     cache = SQLiteTagCache(tmp_path / "t.db", ttl=5, clock=lambda: now[0])
-    cache.put("r/a", ["1", "2"])
+    await cache.put("r/a", ["1", "2"])
     cache.close()
     again = SQLiteTagCache(tmp_path / "t.db", ttl=5, clock=lambda: now[0])
-    assert again.get("r/a") == ["1", "2"]
+    assert await again.get("r/a") == ["1", "2"]
     now[0] = 105.0
-    assert again.get("r/a") is None
+    assert await again.get("r/a") is None
     with pytest.raises(ConfigError):
         SQLiteTagCache(tmp_path / "missing-dir" / "t.db")
 

@@ -1,10 +1,15 @@
 """TTL cache of tag lists, in memory or in a SQLite file (so a restart does not re-scan).
 
-Keys are ``api_host/api_repository``; values the full tag list before exclusions::
+Keys are ``api_host/api_repository`` (:func:`bot.core.events.registry.image_key`); values the
+full tag list before exclusions::
 
     cache = SQLiteTagCache(Path("cache.db"), ttl=600)
-    cache.put("ghcr.io/org/app", ["1.0.0"])
-    cache.get("ghcr.io/org/app")   # ["1.0.0"] until 600 s have passed
+    await cache.put("ghcr.io/org/app", ["1.0.0"])
+    await cache.get("ghcr.io/org/app")   # ["1.0.0"] until 600 s have passed
+    await cache.invalidate("ghcr.io/org/app")  # a registry announced a push: forget it now
+
+The TTL (``FLUXBOT_TAG_TTL``) is only the fallback; registry notifications invalidate at once.
+The methods are async so a shared cache (:class:`bot.adapters.redis_state.RedisTagCache`) fits.
 """
 
 from __future__ import annotations
@@ -26,9 +31,24 @@ __all__ = ["MemoryTagCache", "SQLiteTagCache", "TagCache"]
 class TagCache(Protocol):
     """What the client needs from a tag cache."""
 
-    def get(self, key: str) -> list[str] | None: ...
+    async def get(self, key: str) -> list[str] | None: ...
 
-    def put(self, key: str, tags: Sequence[str]) -> None: ...
+    async def put(self, key: str, tags: Sequence[str]) -> None: ...
+
+    async def invalidate(self, key: str) -> None:
+        """Forget ``key`` (a push made its tag list stale)."""
+        ...
+
+
+def open_table(path: Path, what: str, create: str) -> sqlite3.Connection:
+    """The cache file in WAL mode with the table of ``create``; ConfigError if it cannot open."""
+    try:
+        db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(create)
+    except sqlite3.Error as exc:
+        raise ConfigError(f"cannot open {what} {path}: {exc}") from None
+    return db
 
 
 class MemoryTagCache:
@@ -43,12 +63,15 @@ class MemoryTagCache:
         self.ttl = ttl
         self._data: TTLCache[str, tuple[str, ...]] = TTLCache(capacity, ttl, timer=clock)
 
-    def get(self, key: str) -> list[str] | None:
+    async def get(self, key: str) -> list[str] | None:
         entry = self._data.get(key)
         return None if entry is None else list(entry)
 
-    def put(self, key: str, tags: Sequence[str]) -> None:
+    async def put(self, key: str, tags: Sequence[str]) -> None:
         self._data[key] = tuple(tags)
+
+    async def invalidate(self, key: str) -> None:
+        self._data.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._data)
@@ -62,17 +85,14 @@ class SQLiteTagCache:
     ) -> None:
         self.ttl = ttl
         self._clock = clock
-        try:
-            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS tags "
-                "(key TEXT PRIMARY KEY, expires REAL NOT NULL, tags TEXT NOT NULL)"
-            )
-        except sqlite3.Error as exc:
-            raise ConfigError(f"cannot open tag cache {path}: {exc}") from None
+        self._db = open_table(
+            path,
+            "tag cache",
+            "CREATE TABLE IF NOT EXISTS tags "
+            "(key TEXT PRIMARY KEY, expires REAL NOT NULL, tags TEXT NOT NULL)",
+        )
 
-    def get(self, key: str) -> list[str] | None:
+    async def get(self, key: str) -> list[str] | None:
         row = self._db.execute("SELECT expires, tags FROM tags WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
@@ -82,11 +102,14 @@ class SQLiteTagCache:
         tags = json.loads(row[1])
         return [str(t) for t in tags]
 
-    def put(self, key: str, tags: Sequence[str]) -> None:
+    async def put(self, key: str, tags: Sequence[str]) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO tags (key, expires, tags) VALUES (?, ?, ?)",
             (key, self._clock() + self.ttl, json.dumps(list(tags))),
         )
+
+    async def invalidate(self, key: str) -> None:
+        self._db.execute("DELETE FROM tags WHERE key = ?", (key,))
 
     def close(self) -> None:
         self._db.close()

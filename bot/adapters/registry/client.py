@@ -199,11 +199,13 @@ class RegistryClient:
         """Every tag, no exclusions; cached and de-duplicated across concurrent callers."""
         ref = parse(image)
         key = f"{ref.api_host}/{ref.api_repository}"
-        cached = self.cache.get(key)
-        if cached is not None:
-            self.stats.cache_hits += 1
-            return cached
         running = self._inflight.get(key)
+        if running is None:
+            cached = await self.cache.get(key)
+            if cached is not None:
+                self.stats.cache_hits += 1
+                return cached
+            running = self._inflight.get(key)  # another caller started while the cache answered
         if running is not None:
             self.stats.cache_hits += 1
             return list(await asyncio.shield(running))
@@ -216,10 +218,20 @@ class RegistryClient:
             future.exception()  # retrieved: waiters re-raise it, no "never retrieved" warning
             raise
         finally:
-            self._inflight.pop(key, None)
+            current = self._inflight.get(key)
+            if current is future:
+                self._inflight.pop(key, None)
         future.set_result(tags)
-        self.cache.put(key, tags)
+        if current is future:  # not invalidated while in flight: the list may be cached
+            await self.cache.put(key, tags)
         return list(tags)
+
+    async def invalidate(self, key: str) -> None:
+        """Forget the cached tags of ``key`` (``api_host/api_repository``): a push was announced.
+        A fetch already in flight still answers its callers but is not cached, and later callers
+        fetch again."""
+        self._inflight.pop(key, None)
+        await self.cache.invalidate(key)
 
     async def _fetch_tags(
         self, ref: Reference, progress: Callable[[int], None] | None

@@ -14,7 +14,8 @@ configuration:
   A registry mirror is NOT implied insecure: a mirror on plain HTTP or a private address must be
   named there too, like any other registry;
 - the tag cache: SQLite at ``tag_cache`` (``--tag-cache``), else at ``settings.cache_path``
-  (``FLUXBOT_CACHE``), else in memory.
+  (``FLUXBOT_CACHE``), else in memory (``cache`` overrides: the Redis cache of a scale-out
+  deployment); its TTL is ``FLUXBOT_TAG_TTL`` when set.
 """
 
 from __future__ import annotations
@@ -22,12 +23,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.adapters.registry.cache import SQLiteTagCache
+from bot.adapters.registry.cache import MemoryTagCache, SQLiteTagCache, TagCache
 from bot.adapters.registry.client import RegistryClient
 from bot.adapters.registry.credentials import Credentials
 from bot.app.settings import Settings, parse_registry_auth
 
-__all__ = ["client_from_settings", "docker_config_path", "insecure_registries"]
+__all__ = [
+    "client_from_settings",
+    "docker_config_path",
+    "insecure_registries",
+    "tag_cache_for",
+]
 
 
 def docker_config_path(settings: Settings, override: Path | None = None) -> Path:
@@ -45,6 +51,14 @@ def insecure_registries(settings: Settings, extra: Sequence[str] = ()) -> tuple[
     return tuple(dict.fromkeys(h for h in hosts if h))
 
 
+def tag_cache_for(settings: Settings, cache_file: Path | None) -> TagCache:
+    """SQLite at ``cache_file`` when given, else memory; ``settings.tag_ttl`` when set."""
+    if cache_file is not None:
+        ttl = 600.0 if settings.tag_ttl is None else settings.tag_ttl
+        return SQLiteTagCache(cache_file, ttl=ttl)
+    return MemoryTagCache(60.0 if settings.tag_ttl is None else settings.tag_ttl)
+
+
 def client_from_settings(
     settings: Settings,
     *,
@@ -52,6 +66,7 @@ def client_from_settings(
     docker_config: Path | None = None,
     secrets: Sequence[Path] = (),
     tag_cache: Path | None = None,
+    cache: TagCache | None = None,
 ) -> RegistryClient:
     """A registry client configured as the module docstring says (not entered yet)."""
     all_secrets = [*secrets, *(Path(s) for s in settings.registry_secrets)]
@@ -64,6 +79,6 @@ def client_from_settings(
     return RegistryClient(
         insecure=insecure_registries(settings, extra_insecure),
         credentials=credentials,
-        cache=SQLiteTagCache(cache_file) if cache_file is not None else None,
+        cache=cache if cache is not None else tag_cache_for(settings, cache_file),
         host_rates=dict(settings.registry_rates),
     )

@@ -34,6 +34,7 @@ from bot.app.metrics import Metrics
 from bot.app.settings import Settings
 from bot.core.dispatch import Job, jobs_for
 from bot.core.events import Event
+from bot.core.events.registry import Notification
 
 
 class DeliveryStore(Protocol):
@@ -70,6 +71,10 @@ async def _drop(job: Job) -> None:
     return None
 
 
+async def _no_index(notice: Notification, delivery: str) -> list[Job]:
+    return []
+
+
 @dataclass
 class ServerState:
     """Shared by the server and its webhook modules; built once by ``bot.app.server.build_app``."""
@@ -79,6 +84,8 @@ class ServerState:
     deliveries: DeliveryStore = field(default_factory=MemoryDeliveryStore)
     metrics: Metrics = field(default_factory=Metrics)
     accepting: Callable[[], bool] = lambda: True  # False while draining: answer 503, claim nothing
+    # a registry push: invalidate, then enqueue the updates (bot.app.freshness.Freshness.pushed)
+    pushed: Callable[[Notification, str], Awaitable[list[Job]]] = _no_index
 
     async def submit(self, event: Event) -> list[Job]:
         """Dispatch ``event`` (ignoring fluxbot's own events) and enqueue its jobs."""

@@ -19,6 +19,7 @@ from gidgethub import BadRequest, ValidationFailure, sansio
 from bot.app.log import get_logger
 from bot.app.webhooks import BIG_BODY, ServerState, answer, read_capped, timed
 from bot.core.events.github import label, normalise
+from bot.core.events.registry import NotificationError, parse_github_package
 
 log = get_logger(__name__)
 ROUTE = "/webhooks/github"
@@ -75,6 +76,16 @@ async def _handle(request: web.Request, state: ServerState) -> web.Response:
         state.count(FORGE, metric, "duplicate")
         log.info("github.webhook.duplicate", hook=metric, delivery=delivery)
         return answer(200, "duplicate")
+    try:
+        package = parse_github_package(name, event.data)  # GHCR announces pushes this way
+    except NotificationError as exc:
+        state.count(FORGE, metric, "rejected")
+        return answer(400, "not a container package event", reason=str(exc))
+    if package is not None:
+        jobs = await state.pushed(package, f"{FORGE}:{delivery}") if package.pushes else []
+        state.count(FORGE, metric, "accepted" if jobs else "ignored")
+        log.info("github.webhook", hook=metric, delivery=delivery, images=list(package.keys))
+        return answer(202 if jobs else 200, "accepted" if jobs else "ignored", jobs=len(jobs))
     normalised = normalise(name, event.data, delivery)
     jobs = await state.submit(normalised)
     state.count(FORGE, metric, "accepted" if jobs else "ignored")
