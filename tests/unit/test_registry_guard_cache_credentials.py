@@ -174,8 +174,8 @@ async def test_secret_forms(tmp_path: Path) -> None:
         Credentials.load(secrets=[empty])
 
 
-def test_memory_cache_is_bounded() -> None:
+async def test_memory_cache_is_bounded() -> None:
     cache = MemoryTagCache(ttl=10, capacity=2)
     for key in ("r/a", "r/b", "r/c"):
-        cache.put(key, ["1"])
-    assert len(cache) == 2 and cache.get("r/a") is None and cache.get("r/c") == ["1"]
+        await cache.put(key, ["1"])
+    assert len(cache) == 2 and await cache.get("r/a") is None and await cache.get("r/c") == ["1"]
