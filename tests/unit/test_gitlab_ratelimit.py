@@ -88,6 +88,7 @@ def test_garbage_headers_ignored() -> None:
         ("7", 7),
         (" 7 ", 7),
         ("1.2", 2),
+        ("inf", None),
         ("-5", 0),
         ("Thu, 01 Jan 1970 00:17:00 GMT", 20),  # 1020 s after the epoch; now is 1000
         ("Thu, 01 Jan 1970 00:17:00 -0000", 20),

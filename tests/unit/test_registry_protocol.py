@@ -26,7 +26,6 @@ from bot.adapters.registry.protocol import (
     parse_challenges,
     parse_manifest,
     parse_ratelimit,
-    parse_retry_after,
     parse_tags_page,
     parse_token,
     pick_platform,
@@ -119,14 +118,6 @@ def test_next_link(headers: list[str], expected: str | None) -> None:
 def test_next_link_refuses_other_origins(target: str) -> None:
     with pytest.raises(ProtocolError, match="leaves the registry"):
         next_link([f'<{target}>; rel="next"'], BASE)
-
-
-def test_retry_after() -> None:
-    assert parse_retry_after("120", NOW) == 120.0
-    assert parse_retry_after("Thu, 01 Jan 2026 12:00:30 GMT", NOW) == 30.0
-    assert parse_retry_after("Thu, 01 Jan 2026 11:00:00 GMT", NOW) == 0.0
-    assert parse_retry_after("soon", NOW) is None
-    assert parse_retry_after(None, NOW) is None
 
 
 def test_ratelimit() -> None:

@@ -28,6 +28,7 @@ from gidgethub.aiohttp import GitHubAPI
 from bot.adapters.archive import ArchiveLimits, read_archive
 from bot.app.log import get_logger
 from bot.core.errors import ForgeError
+from bot.core.http import retry_after
 from bot.core.model import PRState, PullRequest
 
 API_VERSION = "2022-11-28"
@@ -50,12 +51,9 @@ def retry_delay(status: int, headers: Mapping[str, str], message: str, now: floa
     """Seconds to wait before retrying a rate-limited response, or None when it is not one."""
     if status not in (403, 429):
         return None
-    retry_after = headers.get("retry-after")
-    if retry_after is not None:
-        try:
-            return max(0.0, float(retry_after))
-        except ValueError:
-            return SECONDARY_WAIT
+    if headers.get("retry-after") is not None:
+        wait = retry_after(headers.get("retry-after"), now)
+        return SECONDARY_WAIT if wait is None else wait
     if headers.get("x-ratelimit-remaining") == "0":
         try:
             return max(0.0, float(headers.get("x-ratelimit-reset", "")) - now) + 1.0

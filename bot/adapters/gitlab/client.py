@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import datetime
-import email.utils
 import math
 import threading
 import time
@@ -42,27 +40,16 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from bot.core.errors import ForgeError, RateLimitError
+from bot.core.http import retry_after
 
 T = TypeVar("T")
 USER_AGENT = "fluxbot (+https://github.com/fluxbot)"
 
 
 def retry_after_seconds(value: str | None, now: float) -> int | None:
-    """``Retry-After`` as whole seconds from ``now``: delta-seconds or an HTTP-date (RFC 9110)."""
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        return max(0, math.ceil(float(text)))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # "-0000": UTC by RFC 5322
-        when = when.replace(tzinfo=datetime.UTC)
-    return max(0, math.ceil(when.timestamp() - now))
+    """:func:`bot.core.http.retry_after` in whole seconds, as python-gitlab reads it."""
+    seconds = retry_after(value, now)
+    return None if seconds is None else math.ceil(seconds)
 
 
 def _number(value: str | None) -> float | None:

@@ -1,6 +1,6 @@
 """The registry protocol as pure functions and values (no I/O): the sans-I/O half of the client.
 
-Owns ``WWW-Authenticate`` challenge parsing, ``Link`` pagination, ``Retry-After`` and
+Owns ``WWW-Authenticate`` challenge parsing, ``Link`` pagination and
 ``ratelimit-*`` headers, manifest media types and manifest/index/config decoding::
 
     >>> parse_challenges(['Bearer realm="https://auth.example/token",service="reg"'])[0].params
@@ -9,7 +9,6 @@ Owns ``WWW-Authenticate`` challenge parsing, ``Link`` pagination, ``Retry-After`
 
 from __future__ import annotations
 
-import datetime
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -138,24 +137,6 @@ def next_link(link_headers: Iterable[str], base_url: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- rate limits
-
-
-def parse_retry_after(value: str | None, now: datetime.datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        import email.utils  # only for HTTP-date values: ~10 ms of start-up otherwise
-
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ target checked by the SSRF guard). Bodies are read up to a cap. Nothing here log
 from __future__ import annotations
 
 import asyncio
-import datetime
 import functools
 import os
 import ssl
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,9 +24,10 @@ import httpx
 from bot.adapters.registry.auth import Authenticator
 from bot.adapters.registry.credentials import Credentials
 from bot.adapters.registry.guard import Guard, host_port, pin_connections
-from bot.adapters.registry.protocol import parse_ratelimit, parse_retry_after
+from bot.adapters.registry.protocol import parse_ratelimit
 from bot.adapters.registry.tls import verifying_context
 from bot.core.errors import AuthError, RateLimitError, RegistryError
+from bot.core.http import retry_after as http_retry_after
 
 __all__ = ["Response", "Retry", "Stats", "Transport"]
 
@@ -266,9 +267,7 @@ class Transport:
                 continue
             if resp.status in TRANSIENT_STATUS:
                 self._raise_if_exhausted_pulls(host, resp, what)
-                retry_after = parse_retry_after(
-                    resp.headers.get("retry-after"), datetime.datetime.now(datetime.UTC)
-                )
+                retry_after = http_retry_after(resp.headers.get("retry-after"), time.time())
                 if retry_after is not None and retry_after > self._retry.max_retry_after:
                     raise RateLimitError(
                         f"{host}: asked to retry {what} after {retry_after:.0f} s, more than "
