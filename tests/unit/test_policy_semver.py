@@ -125,7 +125,7 @@ CASES = [
     ("<1.0.0", "1.0.0-rc.1", False),
     ("<1.0.0-0", "0.9.0", True),
     # lenient versions (NewVersion): partial and leading zeros
-    (">=1.2", "1.2", True),
+    (">=1.2", "1.2.0", True),
     ("=1.2.3", "01.02.03", True),
     ("=01.2.3", "1.2.3", True),  # leading zeros in the constraint too
     # != and prereleases: the group still needs a prerelease comparator

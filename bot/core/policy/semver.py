@@ -300,11 +300,12 @@ def compile_range(text: str) -> Constraint:
 
 
 def matches(constraint: str, version: str) -> bool:
-    """Masterminds ``NewConstraint(constraint).Check(NewVersion(version))``.
+    """Masterminds ``NewConstraint(constraint).Check(version)``, ``version`` parsed as Flux
+    parses a tag (:func:`parse_tag`, the policy's parser: two dots required).
 
-    An invalid constraint raises :class:`PolicyError`; a version ``NewVersion`` rejects gives
-    ``False``. (Flux's stricter tag rule, two dots required, is :func:`parse_tag`.)
+    An invalid constraint raises :class:`PolicyError`; a version Flux would not take as a tag
+    gives ``False``.
     """
     compiled = compile_range(constraint)
-    parsed = parse_version(version)
+    parsed = parse_tag(version)
     return parsed is not None and compiled.check(parsed.key)
