@@ -33,6 +33,10 @@ from bot.core.model import PRState, PullRequest
 
 API_VERSION = "2022-11-28"
 USER_AGENT = "fluxbot"
+# The gidgethub hooks GitHubClient overrides, and the release that introduced them (the floor in
+# pyproject.toml: on an older gidgethub nothing would call them; tests/unit/test_gidgethub_floor.py)
+GIDGETHUB_HOOKS = ("_request", "manage_rate_limit", "handle_rate_limit_error")
+GIDGETHUB_HOOKS_SINCE = "6.0"
 SECONDARY_WAIT = 60.0  # GitHub: "wait at least one minute" when no header says otherwise
 _log = get_logger(__name__)
 LISTENERS: list[Callable[[str], None]] = []
