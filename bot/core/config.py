@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped,unused-ignore]
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -171,6 +170,8 @@ def check_config(text: str, source: str = ".fluxbot.yaml") -> list[str]:
     data = _parse_yaml(text, source)
     if data is None:
         return []
+    import jsonschema  # type: ignore[import-untyped,unused-ignore]  # 90 ms: only with a config
+
     validator = jsonschema.Draft202012Validator(schema())
     problems = []
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -35,6 +36,21 @@ def test_help_does_not_import_the_features() -> None:
         "import sys; from bot.app.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in sys.modules if m.startswith(('httpx', 'aiohttp', 'bot.jobs'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_plan_does_not_import_backends_it_never_uses(tmp_path: Path) -> None:
+    # trio (httpcore imports it when installed), rich (structlog.dev, for tracebacks we turn off)
+    # and jsonschema (only to validate a config file, and this repository has none)
+    (tmp_path / "app.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+    code = (
+        "import sys; from bot.app.cli import run\n"
+        f"sys.argv = ['fluxbot', 'plan', {str(tmp_path)!r}]\n"
+        "try:\n    run()\nexcept SystemExit:\n    pass\n"
+        "loaded = {m.split('.')[0] for m, module in sys.modules.items() if module is not None}\n"
+        "print(sorted(loaded & {'trio', 'rich', 'jsonschema'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
