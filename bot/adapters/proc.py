@@ -245,21 +245,52 @@ def git(
 
 
 def git_tree(repo: Path, ref: str, *, max_bytes: int = 512 * 1024 * 1024) -> dict[str, str]:
-    """Every UTF-8 text file of ``ref`` as ``{path: text}`` (via ``git archive``; no symlinks)."""
-    data = git(repo, "archive", "--format=tar", ref, "--", max_output=max_bytes)
+    """Every UTF-8 text file of ``ref`` as ``{path: text}`` (see :func:`read_tree`)."""
+    return read_tree(repo, ref, max_bytes=max_bytes)[0]
+
+
+def read_tree(
+    repo: Path, ref: str, *, max_bytes: int = 512 * 1024 * 1024
+) -> tuple[dict[str, str], dict[str, str]]:
+    """``({path: text}, {path: why not read})`` for the regular files of ``ref``.
+
+    ``git archive`` reads the whole tree at once; when it fails (a blob missing from a partial
+    or damaged clone) each blob is read on its own and the missing ones are named, so one
+    absent file loses only itself. An empty tree is ``{}``; binary files and symlinks are named,
+    not read.
+    """
+    listing = git(repo, "ls-tree", "-r", "-z", "--full-tree", ref).decode("utf-8", "replace")
+    blobs: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    for line in filter(None, listing.split("\0")):
+        meta, _, path = line.partition("\t")
+        mode, kind, sha = meta.split()
+        if kind == "blob" and mode in ("100644", "100755"):
+            blobs[path] = sha
+        elif mode == "120000":
+            skipped[path] = "symlink, not followed"
+    if not blobs:
+        return {}, skipped
     tree: dict[str, str] = {}
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-        for member in tar:
-            if not member.isreg():
-                continue
-            handle = tar.extractfile(member)
-            if handle is None:
-                continue
+    try:
+        data = git(repo, "archive", "--format=tar", ref, "--", max_output=max_bytes)
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+            contents = {
+                m.name: h.read() for m in tar if m.isreg() and (h := tar.extractfile(m)) is not None
+            }
+    except (ForgeError, tarfile.TarError):
+        contents = {}
+        for path, sha in blobs.items():
             try:
-                tree[member.name] = handle.read().decode("utf-8")
-            except UnicodeDecodeError:
-                continue
-    return tree
+                contents[path] = git(repo, "cat-file", "blob", sha, max_output=max_bytes)
+            except ForgeError:
+                skipped[path] = "blob missing from the repository, not read"
+    for path, raw in contents.items():
+        try:
+            tree[path] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            skipped[path] = "binary file, not read"
+    return tree, skipped
 
 
 def worktree_files(repo: Path) -> dict[str, str]:

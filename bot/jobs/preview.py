@@ -230,7 +230,38 @@ def _run_preview(
             )
         if not entry.empty:
             results.append(entry)
-    return PreviewDiff(tuple(results), len(labels), tuple(problems))
+    return PreviewDiff(
+        tuple(results),
+        len(labels),
+        tuple(problems),
+        _unreconciled(changed_set, (base, base_graph), (head, head_graph), load),
+    )
+
+
+def _unreconciled(
+    changed: set[str],
+    base: tuple[Mapping[str, str], FluxGraph],
+    head: tuple[Mapping[str, str], FluxGraph],
+    load: Loader,
+) -> tuple[str, ...]:
+    """Changed Kubernetes manifests (YAML with ``apiVersion`` and ``kind``) that no
+    Kustomization of either side reads: a placeholder ``flux-system``, a bootstrap file."""
+    read = {p for _, graph in (base, head) for n in graph.nodes for p in n.inputs}
+    found: list[str] = []
+    for path in sorted(changed - read):
+        if not path.endswith((".yaml", ".yml")) or path.startswith(".github/"):
+            continue
+        for tree, _ in (head, base):
+            if path not in tree:
+                continue
+            try:
+                docs = load(tree[path], path)
+            except BotError:
+                docs = []
+            if any(isinstance(d, Mapping) and d.get("apiVersion") and d.get("kind") for d in docs):
+                found.append(path)
+                break
+    return tuple(found)
 
 
 def _shared_cache(settings: RenderSettings, cache: str) -> RenderSettings:

@@ -18,6 +18,7 @@ from bot.adapters.build.helm import HelmSettings
 from bot.adapters.build.render import RenderSettings, TreeRenderer
 from bot.core.flux.diff import PreviewDiff
 from bot.core.flux.graph import FluxGraph
+from bot.core.render.preview import diff_comment
 from bot.jobs.preview import PreviewOptions, run_preview
 from tests.support.diff_fixtures import require_kubectl
 from tests.support.paths import REPO
@@ -178,3 +179,44 @@ def test_shared_patch_in_a_component_changes_the_parent_objects() -> None:
             ("changed", "Namespace/o11y"),
         ],
     }
+
+
+def test_one_file_added_to_a_path_without_kustomization_is_one_object() -> None:
+    assert summary(preview("new-file")) == {
+        "flux-system/media-dashboards": [("created", "ConfigMap/media/dashboard-podcasts")],
+    }
+
+
+def test_generated_configmap_edit_is_a_modification_with_its_changed_lines() -> None:
+    result = preview("dashboard")
+    assert summary(result) == {
+        "flux-system/grafana": [
+            ("changed", "ConfigMap/o11y/grafana-dashboards-dgf9b75b48"),
+            ("changed", "Deployment/o11y/grafana"),
+        ],
+    }
+    dashboards, deployment = result.kustomizations[0].changes
+    assert str(dashboards.renamed_from) == "ConfigMap/o11y/grafana-dashboards-bk64dt5tm2"
+    assert changed_lines(dashboards.diff) == [
+        '-      "title": "Nodes",',
+        '+      "title": "Nodes (all)",',
+        '-          "title": "Panel 61",',
+        '+          "title": "CPU of node 61",',
+        "-  name: grafana-dashboards-bk64dt5tm2",
+        "+  name: grafana-dashboards-dgf9b75b48",
+    ]
+    assert len(dashboards.diff) < 1_500  # hunks, not a dump of the 2,000-line file
+    assert changed_lines(deployment.diff) == [
+        "-          name: grafana-dashboards-bk64dt5tm2",
+        "+          name: grafana-dashboards-dgf9b75b48",
+    ]
+    full = diff_comment(result)
+    assert (
+        "`ConfigMap/o11y/grafana-dashboards-bk64dt5tm2` → `grafana-dashboards-dgf9b75b48`" in full
+    )
+    # the cap cuts whole objects, never changed lines, and names what it left out
+    capped = diff_comment(result, max_chars=len(full) - 100)
+    assert len(capped) <= len(full) - 100
+    assert '+          "title": "CPU of node 61",' in capped
+    assert "> ⚠️ Left out (comment size limit): `Deployment/o11y/grafana`;" in capped
+    assert "+          name: grafana-dashboards-dgf9b75b48" not in capped

@@ -9,17 +9,25 @@ helm download the others (network: trusted content only); charts on loopback/pri
 need ``--allow-chart-host``. ``--format markdown`` prints the comment fluxbot would post (capped
 below GitHub's 65,536 characters); ``--output FILE`` also writes the full, uncapped markdown. The
 ``diff:`` section of the base side's ``.fluxbot.yaml`` configures noise stripping. With
-``--exit-code`` the command exits 3 when the rendered objects differ or a render failed (1 stays
-"error" and 2 "usage", as everywhere in fluxbot).
+``--exit-code`` the command exits 3 when the rendered objects differ and 4 when a Kustomization
+could not be rendered (4 wins over 3; 1 stays "error" and 2 "usage", as everywhere in fluxbot).
+Log lines only with ``-v``; a progress line on stderr when rendering takes
+more than a second.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import click
+import structlog
 
 from bot.adapters.build.helm import HelmSettings
 from bot.adapters.build.render import RenderSettings
@@ -27,8 +35,8 @@ from bot.adapters.proc import (
     DEFAULT_TIMEOUT,
     changed_paths,
     git,
-    git_tree,
     helm_available,
+    read_tree,
     worktree_files,
 )
 from bot.app.cli.app import main
@@ -37,6 +45,8 @@ from bot.core.render.preview import diff_comment, diff_json, diff_markdown, diff
 from bot.jobs.preview import PreviewOptions, configured, run_preview
 
 DIFF_EXIT = 3
+RENDER_FAILED_EXIT = 4
+PROGRESS_AFTER = 1.0
 
 
 @main.command("diff")
@@ -50,7 +60,12 @@ DIFF_EXIT = 3
     default="text",
     show_default=True,
 )
-@click.option("--exit-code", is_flag=True, help=f"Exit {DIFF_EXIT} when objects differ.")
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help=f"Exit {DIFF_EXIT} when objects differ ({RENDER_FAILED_EXIT} when a render failed).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what is rendered (stderr).")
 @click.option(
     "--timeout",
     type=float,
@@ -112,15 +127,22 @@ def diff_command(
     output: Path | None,
     allow_chart_host: tuple[str, ...],
     plain_http_host: tuple[str, ...],
+    verbose: bool,
 ) -> None:
     """Show the Kubernetes objects a change creates, changes or deletes, per Flux Kustomization."""
     repo = path.resolve()
     if not repo.is_dir():
         raise ConfigError(f"{path}: not a directory")
+    if not verbose and not click.get_current_context().find_root().params.get("debug"):
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     top = Path(git(repo, "rev-parse", "--show-toplevel").decode().strip())
-    base_tree = git_tree(top, base)
-    head_tree = git_tree(top, head) if head is not None else worktree_files(top)
+    base_tree, base_skipped = read_tree(top, base)
+    if head is not None:
+        head_tree, head_skipped = read_tree(top, head)
+    else:
+        head_tree, head_skipped = worktree_files(top), {}
     changed = changed_paths(top, base, head)
+    unread = _unread(base_skipped, head_skipped, set(changed))
     helm_settings = HelmSettings(
         enabled=helm_available() if helm is None else helm,
         fetch=fetch_charts,
@@ -137,9 +159,10 @@ def diff_command(
             repo_urls=urls,
         ),
     )
-    result = run_preview(base_tree, head_tree, changed, options)
-    if problems:
-        result = replace(result, problems=(*problems, *result.problems))
+    with _progress():
+        result = run_preview(base_tree, head_tree, changed, options)
+    if problems or unread:
+        result = replace(result, problems=(*problems, *unread, *result.problems))
     if output is not None:
         try:
             output.write_text(diff_markdown(result, max_chars=sys.maxsize), encoding="utf-8")
@@ -151,8 +174,42 @@ def diff_command(
         sys.stdout.write(diff_comment(result))
     else:
         sys.stdout.write(diff_text(result))
+    if exit_code and result.failed:
+        sys.exit(RENDER_FAILED_EXIT)
     if exit_code and not result.empty:
         sys.exit(DIFF_EXIT)
+
+
+def _unread(base: dict[str, str], head: dict[str, str], changed: set[str]) -> tuple[str, ...]:
+    """Files that could not be read: every missing blob, binary files only when changed."""
+    found = {
+        f"{path} ({side}): {why}"
+        for side, skipped in (("base", base), ("head", head))
+        for path, why in skipped.items()
+        if "missing" in why or path in changed
+    }
+    return tuple(sorted(found))
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[None]:
+    """One line on stderr when rendering takes longer than :data:`PROGRESS_AFTER` seconds."""
+    started = time.monotonic()
+    shown = threading.Event()
+
+    def show() -> None:
+        shown.set()
+        click.echo("fluxbot diff: rendering the affected Kustomizations…", err=True)
+
+    timer = threading.Timer(PROGRESS_AFTER, show)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if shown.is_set():
+            click.echo(f"fluxbot diff: rendered in {time.monotonic() - started:.1f}s", err=True)
 
 
 def _origin_url(repo: Path) -> tuple[str, ...]:

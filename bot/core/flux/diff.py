@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import difflib
 import enum
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,41 @@ class ObjectChange:
     key: ObjectKey
     action: Action
     diff: str
+    renamed_from: ObjectKey | None = None  # a generated ConfigMap/Secret's previous hash name
+
+
+_HASHED = re.compile(r"^(?P<stem>.+)-[a-z0-9]{10}\Z")
+GENERATED_KINDS = ("ConfigMap", "Secret")
+
+
+def generated_pairs(
+    old: Mapping[ObjectKey, Any], new: Mapping[ObjectKey, Any]
+) -> dict[ObjectKey, ObjectKey]:
+    """Generated ConfigMaps/Secrets whose hash suffix changed, paired by generator name.
+
+    kustomize names a generated object ``<name>-<10-character hash>``; an edit changes the
+    hash, which would read as one delete and one create of the whole object. An unmatched
+    object on each side with the same kind, namespace and stem is one object changed.
+    """
+
+    def stems(
+        keys: Mapping[ObjectKey, Any], other: Mapping[ObjectKey, Any]
+    ) -> dict[Any, list[ObjectKey]]:
+        found: dict[Any, list[ObjectKey]] = {}
+        for key in keys:
+            if key in other or key.group != "" or key.kind not in GENERATED_KINDS:
+                continue
+            match = _HASHED.match(key.name)
+            if match:
+                found.setdefault((key.kind, key.namespace, match["stem"]), []).append(key)
+        return found
+
+    before, after = stems(old, new), stems(new, old)
+    return {
+        after[stem][0]: keys[0]
+        for stem, keys in before.items()
+        if len(keys) == 1 and len(after.get(stem, [])) == 1
+    }
 
 
 @dataclass(frozen=True)
@@ -119,24 +155,28 @@ def diff_objects(
     """Created, deleted and changed objects, sorted by identity."""
     opts = options or DiffOptions()
     old_index, new_index = index(base), index(head)
+    renamed = generated_pairs(old_index, new_index)  # new key -> old key
+    paired_old = set(renamed.values())
     changes: list[ObjectChange] = []
-    for key in sorted(set(old_index) | set(new_index)):
-        old, new = _prepare(old_index.get(key), new_index.get(key), opts)
+    for key in sorted((set(old_index) - paired_old) | set(new_index)):
+        old_key = renamed.get(key, key)
+        old, new = _prepare(old_index.get(old_key), new_index.get(key), opts)
         if old == new:
             continue
         action = (
             Action.CREATED if old is None else Action.DELETED if new is None else Action.CHANGED
         )
         lines = difflib.unified_diff(
-            _text(old, opts), _text(new, opts), f"a/{key}", f"b/{key}", n=opts.context
+            _text(old, opts), _text(new, opts), f"a/{old_key}", f"b/{key}", n=opts.context
         )
         text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
         if action is Action.CHANGED and not text:
             continue  # differences only in masked values that compare equal once masked
-        if len(text) > opts.max_object_diff:
+        if action is not Action.CHANGED and len(text) > opts.max_object_diff:
+            # a created or deleted body is cut; a change's hunks never are
             cut = text.rfind("\n", 0, opts.max_object_diff) + 1
-            text = text[:cut] + f"... diff of {key} truncated ({len(text)} characters)\n"
-        changes.append(ObjectChange(key, action, text))
+            text = text[:cut] + f"... body of {key} cut ({len(text)} characters)\n"
+        changes.append(ObjectChange(key, action, text, old_key if old_key != key else None))
     return changes
 
 
@@ -213,15 +253,24 @@ class PreviewDiff:
     kustomizations: tuple[KustomizationDiff, ...] = ()
     affected: int = 0
     problems: tuple[str, ...] = ()
+    # changed manifests that no Kustomization of the repository reconciles (not rendered)
+    unreconciled: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
         return all(k.empty for k in self.kustomizations)
 
+    @property
+    def failed(self) -> tuple[KustomizationDiff, ...]:
+        """The Kustomizations that could not be rendered on a side."""
+        return tuple(k for k in self.kustomizations if k.base_error or k.head_error)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "affected": self.affected,
             "problems": list(self.problems),
+            "unreconciled": list(self.unreconciled),
+            "render_failed": [k.label for k in self.failed],
             "kustomizations": [
                 {
                     "kustomization": k.label,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from bot.core.flux.diff import Action, KustomizationDiff, PreviewDiff
+from bot.core.flux.diff import Action, KustomizationDiff, ObjectChange, PreviewDiff
 from bot.core.markers import DIFF_MARKER
 
 __all__ = ["DIFF_MARKER", "diff_comment", "diff_json", "diff_markdown", "diff_text"]
@@ -49,6 +49,32 @@ def _status(entry: KustomizationDiff) -> str:
     return ""
 
 
+def _first_line(text: str) -> str:
+    line = next((x.strip() for x in text.splitlines() if x.strip()), "failed")
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+def failure_lines(entry: KustomizationDiff) -> list[str]:
+    """One line per side that failed: which Kustomization and why (the error's first line)."""
+    return [
+        f"{entry.label} failed to render on {side}: {_first_line(error)}"
+        for side, error in (("base", entry.base_error), ("head", entry.head_error))
+        if error
+    ]
+
+
+UNRECONCILED = "not rendered: nothing in this repository reconciles it"
+
+
+def _counts(entry: KustomizationDiff) -> str:
+    if entry.base_error or entry.head_error:
+        return "render failed"
+    return (
+        f"+{entry.count(Action.CREATED)} ~{entry.count(Action.CHANGED)} "
+        f"-{entry.count(Action.DELETED)}"
+    )
+
+
 def _fence(text: str) -> str:
     fence = "```"
     while fence in text:
@@ -56,28 +82,77 @@ def _fence(text: str) -> str:
     return f"{fence}diff\n{text}{'' if text.endswith(chr(10)) else chr(10)}{fence}"
 
 
-def _details(entry: KustomizationDiff) -> str:
-    counts = (
-        f"+{entry.count(Action.CREATED)} ~{entry.count(Action.CHANGED)} "
-        f"-{entry.count(Action.DELETED)}"
-    )
-    lines = [f"<details><summary><code>{entry.label}</code> ({counts})</summary>", ""]
+def _title(change: ObjectChange) -> str:
+    if change.renamed_from is not None:
+        return (
+            f"**{change.action}** `{change.renamed_from}` → `{change.key.name}` "
+            "(generated, new hash suffix)"
+        )
+    return f"**{change.action}** `{change.key}`"
+
+
+def _object(change: ObjectChange, body: bool = True) -> list[str]:
+    """A change as its hunks; a created or deleted object as a header and a collapsed body."""
+    if change.action is Action.CHANGED:
+        return [_title(change), "", _fence(change.diff), ""]
+    if not body:
+        return [_title(change) + " (body left out: comment size limit)", ""]
+    size = change.diff.count("\n")
+    return [
+        _title(change),
+        "",
+        f"<details><summary>{size} lines</summary>",
+        "",
+        _fence(change.diff),
+        "",
+        "</details>",
+        "",
+    ]
+
+
+def _details(entry: KustomizationDiff, budget: int | None = None, full_diff: str = "") -> str:
+    """One Kustomization's section; within ``budget`` characters created/deleted bodies go
+    first, then whole objects from the end, named in a note: changed lines are never cut."""
+    head = [f"<details><summary><code>{entry.label}</code> ({_counts(entry)})</summary>", ""]
     for side, error in (("base", entry.base_error), ("head", entry.head_error)):
         if error:
-            lines += [f"**Render failed on {side}:**", "", _fence(error.rstrip() + "\n"), ""]
-    for note in entry.notes:
-        lines.append(f"> {note}")
+            head += [f"**Render failed on {side}:**", "", _fence(error.rstrip() + "\n"), ""]
+    head += [f"> {note}" for note in entry.notes]
     if entry.notes:
-        lines.append("")
-    for change in entry.changes:
-        lines += [f"**{change.action}** `{change.key}`", "", _fence(change.diff), ""]
-    lines.append("</details>")
-    return "\n".join(lines)
+        head.append("")
+    pieces = [_object(c) for c in entry.changes]
+
+    def join(parts: list[list[str]], tail: list[str]) -> str:
+        return "\n".join([*head, *(x for part in parts for x in part), *tail, "</details>"])
+
+    text = join(pieces, [])
+    if budget is None or len(text) <= budget:
+        return text
+    pieces = [_object(c, body=False) for c in entry.changes]
+    left_out: list[str] = []
+    while True:
+        tail = []
+        if left_out:
+            names = ", ".join(f"`{k}`" for k in reversed(left_out))
+            tail = [f"> ⚠️ Left out (comment size limit): {names}; {full_diff}.", ""]
+        text = join(pieces, tail)
+        if len(text) <= budget or not pieces:
+            return text
+        pieces.pop()
+        left_out.append(str(entry.changes[len(pieces)].key))
 
 
 def _summary(preview: PreviewDiff) -> list[str]:
     changed = [k for k in preview.kustomizations if not k.empty]
     lines = [DIFF_MARKER, _TITLE, ""]
+    for k in preview.failed:
+        lines += [f"> ⚠️ {_cell(line)}" for line in failure_lines(k)]
+    if preview.failed:
+        lines.append("")
+    for path in preview.unreconciled:
+        lines.append(f"- `{_cell(path)}`: {UNRECONCILED}")
+    if preview.unreconciled:
+        lines.append("")
     if not changed:
         lines.append(
             f"No changes to rendered objects ({preview.affected} affected Kustomization"
@@ -89,10 +164,13 @@ def _summary(preview: PreviewDiff) -> list[str]:
         "|---|---:|---:|---:|---|---|",
     ]
     for k in changed:
-        lines.append(
-            f"| `{_cell(k.label)}` | {k.count(Action.CREATED)} | {k.count(Action.CHANGED)} | "
-            f"{k.count(Action.DELETED)} | {_images(k)} | {_status(k)} |"
-        )
+        if k.base_error or k.head_error:
+            counts = "– | – | –"
+        else:
+            counts = (
+                f"{k.count(Action.CREATED)} | {k.count(Action.CHANGED)} | {k.count(Action.DELETED)}"
+            )
+        lines.append(f"| `{_cell(k.label)}` | {counts} | {_images(k)} | {_status(k)} |")
     lines.append("")
     return lines
 
@@ -125,16 +203,31 @@ def diff_markdown(
             + "\n</details>"
         )
     out = head
+    entries = [k for k in preview.kustomizations if not k.empty]
     for i, block in enumerate(blocks):
         remaining = len(blocks) - i
         note = (
             f"\n\n> ⚠️ Truncated: {remaining} more Kustomization diff"
             f"{'' if remaining == 1 else 's'} not shown (comment size limit): {full_diff}."
         )
-        if len(out) + 2 + len(block) + len(note) + len(problems) > max_chars:
+        room = max_chars - len(out) - 2 - len(problems)
+        if len(block) <= room - len(note):
+            out += "\n\n" + block
+            continue
+        # the first section that does not fit is cut by whole objects, the rest named
+        rest = remaining - 1
+        later = (
+            f"\n\n> ⚠️ Truncated: {rest} more Kustomization diff"
+            f"{'' if rest == 1 else 's'} not shown (comment size limit): {full_diff}."
+            if rest
+            else ""
+        )
+        cut = _details(entries[i], room - len(later), full_diff)
+        if len(cut) <= room - len(later):
+            out += "\n\n" + cut + later
+        else:
             out += note
-            break
-        out += "\n\n" + block
+        break
     if len(out) + len(problems) <= max_chars:
         out += problems
     if len(out) > max_chars:  # a single enormous summary table: hard cut with a note
@@ -149,10 +242,7 @@ def diff_text(preview: PreviewDiff) -> str:
     for k in preview.kustomizations:
         if k.empty:
             continue
-        lines.append(
-            f"=== {k.label}: +{k.count(Action.CREATED)} ~{k.count(Action.CHANGED)} "
-            f"-{k.count(Action.DELETED)}"
-        )
+        lines.append(f"=== {k.label}: {_counts(k)}")
         for old, new in k.images:
             lines.append(f"image: {old or '(none)'} -> {new or '(none)'}")
         for side, error in (("base", k.base_error), ("head", k.head_error)):
@@ -162,6 +252,7 @@ def diff_text(preview: PreviewDiff) -> str:
         for change in k.changes:
             lines.append(f"--- {change.action} {change.key}")
             lines.append(change.diff.rstrip("\n"))
+    lines += [f"{path}: {UNRECONCILED}" for path in preview.unreconciled]
     if not lines:
         lines.append(f"no changes ({preview.affected} affected Kustomizations rendered)")
     lines += [f"problem: {p}" for p in preview.problems]
