@@ -12,21 +12,19 @@ from click.testing import CliRunner
 from bot.app.cli.app import main
 from bot.app.cli.diff import DIFF_EXIT, RENDER_FAILED_EXIT
 from bot.core.render.preview import diff_comment
-from tests.integration.test_render_home_ops import preview, tree
-from tests.support.diff_fixtures import ScenarioRepo, require_kubectl
+from tests.integration.test_render_home_ops import DATA, preview, tree
+from tests.support.diff_fixtures import ScenarioRepo, _make, require_kubectl
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> ScenarioRepo:
     require_kubectl()
-    r = ScenarioRepo(tmp_path / "repo")
-    r.path.mkdir()
-    r.git("init", "-q", "-b", "main")
-    r.git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty",
-          "-m", "empty")  # fmt: skip
-    r.git("branch", "empty")
-    r.commit(dict(tree()), "import")
-    r.git("branch", "base")
+    r = _make(DATA / "base", tmp_path / "repo")
+    # an empty first commit (what `git archive` cannot read as a tar) on its own branch
+    r.git("checkout", "-q", "--orphan", "empty")
+    r.git("rm", "-q", "-rf", ".")
+    r.git("commit", "-q", "--allow-empty", "-m", "empty")
+    r.git("checkout", "-q", "main")
     return r
 
 
