@@ -91,9 +91,10 @@ def test_generated_secret_change_is_masked(capsys: pytest.CaptureFixture[str]) -
     result = run_preview(base, head)
     (entry,) = result.kustomizations
     kinds = {(str(c.action), c.key.kind) for c in entry.changes}
-    # the generated name carries a content hash: the old Secret goes, a new one comes
-    assert kinds == {("created", "Secret"), ("deleted", "Secret")}
-    assert json.loads(diff_json(result))["kustomizations"][0]["created"] == 1
+    # the generated name carries a content hash: paired by generator name, one Secret changed
+    assert kinds == {("changed", "Secret")}
+    assert json.loads(diff_json(result))["kustomizations"][0]["changed"] == 1
+    assert "**MASKED (after)**" in entry.changes[0].diff
     for text in [*_outputs(result), capsys.readouterr().out]:
         assert ENVFILE not in text and "old-value-0000" not in text
 
