@@ -26,6 +26,7 @@ from typing import Any
 from aiohttp import ClientError, web
 
 from bot.adapters.queue import JobQueue, QueueClosed
+from bot.adapters.registry.cache import TagCache
 from bot.adapters.registry.client import RegistryClient
 from bot.adapters.registry.index import MemoryImageIndex, SQLiteImageIndex
 from bot.app.freshness import Freshness, Invalidator, recording
@@ -33,6 +34,7 @@ from bot.app.log import get_logger
 from bot.app.metrics import CONTENT_TYPE, Metrics
 from bot.app.scheduler import RepoSource, Scheduler
 from bot.app.settings import Settings
+from bot.app.shared import Shared, unavailable_503
 from bot.app.webhooks import DeliveryStore, MemoryDeliveryStore, ServerState
 from bot.core.dispatch import Job
 from bot.core.events.registry import Notification
@@ -54,6 +56,7 @@ class Runtime:
     queue: JobQueue
     freshness: Freshness
     registry: Any = None
+    shared: Shared | None = None  # FLUXBOT_REDIS_URL: the Redis-backed stores
     scheduler: Scheduler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     ready: bool = False
@@ -68,8 +71,9 @@ async def _healthz(request: web.Request) -> web.Response:
 
 async def _readyz(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
-    body = {"ready": rt.ready, "pending": rt.queue.pending, "active": rt.queue.active}
-    return web.json_response(body, status=200 if rt.ready else 503)
+    ready = rt.ready and (rt.shared is None or await rt.shared.ready())
+    body = {"ready": ready, "pending": rt.queue.pending, "active": rt.queue.active}
+    return web.json_response(body, status=200 if ready else 503)
 
 
 async def _metrics(request: web.Request) -> web.Response:
@@ -160,9 +164,16 @@ def build_app(
     The scheduler re-plans every repository of the GitHub App; in token mode (no App to list
     installations) it re-plans ``repositories`` (``FLUXBOT_GITHUB_REPOSITORIES``); and the GitLab
     projects of ``FLUXBOT_GITLAB_PROJECTS``."""
-    app = web.Application(client_max_size=settings.max_body_bytes + 1024)
+    shared = Shared.from_settings(settings)
+    app = web.Application(
+        client_max_size=settings.max_body_bytes + 1024,
+        middlewares=[unavailable_503] if shared else [],
+    )
     metrics = Metrics()
     own_store = None
+    if shared is not None:
+        deliveries = deliveries or shared.deliveries
+        index = index or shared.index
     if deliveries is None and settings.cache_path:
         from pathlib import Path
 
@@ -177,6 +188,7 @@ def build_app(
         queue=JobQueue(lambda job: asyncio.sleep(0)),
         freshness=Freshness(index or _image_index(settings)),
         registry=registry,
+        shared=shared,
     )
     rt.freshness.invalidators = _invalidators(rt)
     rt.queue = JobQueue(execute or _default_execute(rt), concurrency=concurrency)
@@ -222,7 +234,8 @@ def build_app(
         if (settings.github_app_id and settings.github_private_key) or settings.github_token:
             await _learn_bot_login(state)
         if owned:
-            rt.registry = await _open_registry(settings, docker_config)
+            cache = shared.tags if shared is not None else None
+            rt.registry = await _open_registry(settings, docker_config, cache)
         if schedule:
             rt.scheduler = Scheduler(
                 settings.schedule_interval,
@@ -243,6 +256,8 @@ def build_app(
             await rt.registry.__aexit__(None, None, None)
         if own_store is not None:
             own_store.close()
+        if shared is not None:
+            await shared.close()
         github_api.LISTENERS.remove(count_github)
 
     app.cleanup_ctx.append(lifecycle)
@@ -277,7 +292,9 @@ def _stop_accepting(rt: Runtime) -> Callable[[web.Application], Awaitable[None]]
     return stop
 
 
-def _registry_client(settings: Settings, docker_config: str | None = None) -> Any:
+def _registry_client(
+    settings: Settings, docker_config: str | None = None, cache: TagCache | None = None
+) -> Any:
     """The registry client every entry point builds (:mod:`bot.adapters.registry.factory`); the tag
     cache is SQLite at ``settings.cache_path`` when set. ``docker_config`` overrides
     ``settings.docker_config``."""
@@ -286,9 +303,11 @@ def _registry_client(settings: Settings, docker_config: str | None = None) -> An
     from bot.adapters.registry.factory import client_from_settings
 
     return client_from_settings(
-        settings, docker_config=Path(docker_config) if docker_config else None
+        settings, docker_config=Path(docker_config) if docker_config else None, cache=cache
     )
 
 
-async def _open_registry(settings: Settings, docker_config: str | None) -> Any:
-    return await _registry_client(settings, docker_config).__aenter__()
+async def _open_registry(
+    settings: Settings, docker_config: str | None, cache: TagCache | None = None
+) -> Any:
+    return await _registry_client(settings, docker_config, cache).__aenter__()
