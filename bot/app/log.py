@@ -25,9 +25,10 @@ def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutable
     return event
 
 
-def configure(debug: bool = False) -> None:
-    """Route structlog to stderr at INFO (or DEBUG)."""
-    level = logging.DEBUG if debug else logging.INFO
+def configure(debug: bool = False, quiet: bool = False) -> None:
+    """Route structlog to stderr at INFO (DEBUG with ``debug``; WARNING with ``quiet``, for
+    interactive commands whose retries are noise unless asked for with ``-v``)."""
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

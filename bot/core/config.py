@@ -82,6 +82,7 @@ class Config:
     detect: bool = True
     exclude_paths: tuple[str, ...] = ()
     exclude_images: tuple[str, ...] = ()
+    exclude_kinds: tuple[str, ...] = ()  # "Kind" or "group/Kind" globs; "compose" for compose
     group: str = "image"
     pr: PullRequests = PullRequests()
     insecure_registries: tuple[str, ...] = ()
@@ -100,6 +101,17 @@ class Config:
         if any(fnmatch.fnmatchcase(name, g) for g in self.exclude_images):
             return True
         return path is not None and any(fnmatch.fnmatchcase(path, g) for g in self.exclude_paths)
+
+    def excluded_kind(self, kind: str | None) -> bool:
+        """True when ``exclude.kinds`` rules out objects of ``kind`` (``group/Kind`` or
+        ``Kind``; a glob matches either spelling)."""
+        if kind is None or not self.exclude_kinds:
+            return False
+        short = kind.rsplit("/", 1)[-1]
+        return any(
+            fnmatch.fnmatchcase(kind, g) or fnmatch.fnmatchcase(short, g)
+            for g in self.exclude_kinds
+        )
 
     def policy_for(
         self, image: str, path: str | None = None, current_tag: str | None = None
@@ -259,6 +271,7 @@ def load_config(text: str | None, source: str = ".fluxbot.yaml") -> Config:
         detect=bool((data.get("detect") or {}).get("enabled", True)),
         exclude_paths=tuple(exclude.get("paths") or ()),
         exclude_images=tuple(exclude.get("images") or ()),
+        exclude_kinds=tuple(exclude.get("kinds") or ()),
         group=data.get("group", "image"),
         pr=PullRequests(
             labels=tuple(pr.get("labels") or ()),

@@ -31,6 +31,29 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Interactive commands print results, not progress logs: retries and the like only with -v.
+QUIET_COMMANDS = frozenset(("inspect", "plan", "policy", "run", "tags"))
+
+
+def _verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    from bot.app.log import configure
+
+    if value and not ctx.find_root().params.get("debug"):
+        configure(quiet=False)
+
+
+def verbose_option(func: Any) -> Any:
+    """``-v``/``--verbose``: show the logs a quiet command hides (registry retries, ...)."""
+    return click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        callback=_verbose,
+        help="Also log retries and other progress (stderr).",
+    )(func)
+
+
 class BotGroup(click.Group):
     """A click group that turns :class:`BotError` into exit 1 with a one-line message."""
 
@@ -68,7 +91,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    configure(debug=debug)
+    configure(debug=debug, quiet=ctx.invoked_subcommand in QUIET_COMMANDS)
 
 
 def echo_json(data: Any) -> None:

@@ -24,7 +24,7 @@ from typing import Any, cast
 
 import click
 
-from bot.app.cli.app import echo_json, main
+from bot.app.cli.app import echo_json, main, verbose_option
 from bot.app.forges import KINDS, open_forge
 from bot.app.settings import Settings, parse_mirrors
 from bot.core.errors import ConfigError
@@ -125,7 +125,7 @@ _registry_opts = [
 def _with_registry_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed(_registry_opts):
         fn = opt(fn)
-    return fn
+    return verbose_option(fn)  # type: ignore[no-any-return]
 
 
 def format_plan(result: Plan) -> str:

@@ -19,7 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from bot.app.cli.app import echo_json, main
-from bot.app.cli.registry import client_from_options, list_tags, registry_options
+from bot.app.cli.registry import client_from_options, list_tags, mirrored, registry_options
 from bot.core.config import check_config
 from bot.core.errors import ConfigError, PolicyError
 from bot.core.policy import Policy
@@ -183,6 +183,7 @@ def policy_test(
     insecure: tuple[str, ...],
     docker_config: Path | None,
     secrets: tuple[Path, ...],
+    mirrors: tuple[str, ...],
     tag_cache: Path | None,
     extra_tags: tuple[str, ...],
 ) -> None:
@@ -205,7 +206,7 @@ def policy_test(
             image = repository[0]
             patterns = patterns if patterns is not None else repository[1]
     if image is not None:
-        source = image
+        source = mirrored(image, mirrors)
 
         async def fetch() -> list[str]:
             async with client_from_options(insecure, docker_config, secrets, tag_cache) as client:

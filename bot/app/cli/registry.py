@@ -20,14 +20,16 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.app.cli.app import echo_json, main
-from bot.app.settings import Settings, parse_registry_rates
+from bot.app.cli.app import echo_json, main, verbose_option
+from bot.app.settings import Settings, parse_mirrors, parse_registry_rates
+from bot.core.mirrors import mirror_reference
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
     "client_from_options",
     "list_tags",
+    "mirrored",
     "registry_options",
     "registry_rates",
 ]
@@ -60,6 +62,14 @@ def registry_options(func: F) -> F:
             "FLUXBOT_REGISTRY_SECRETS, comma separated).",
         ),
         click.option(
+            "--mirror",
+            "mirrors",
+            multiple=True,
+            metavar="HOST=MIRROR",
+            help="Read HOST's images from MIRROR instead, the path kept (repeatable; also "
+            "FLUXBOT_REGISTRY_MIRRORS, comma separated), as plan and run do.",
+        ),
+        click.option(
             "--tag-cache",
             type=click.Path(dir_okay=False, path_type=Path),
             help="SQLite file caching tag lists between runs.",
@@ -67,7 +77,7 @@ def registry_options(func: F) -> F:
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return verbose_option(func)  # type: ignore[no-any-return]
 
 
 def registry_rates(environ: Mapping[str, str]) -> dict[str, float]:
@@ -125,6 +135,17 @@ def client_from_options(
     )
 
 
+def mirrored(
+    reference: str, mirrors: Sequence[str], environ: Mapping[str, str] | None = None
+) -> str:
+    """``reference`` as the registry is asked for it: ``FLUXBOT_REGISTRY_MIRRORS`` and the
+    ``--mirror`` flags applied (the flags win), exactly as ``plan`` applies them."""
+    settings = Settings.from_env(os.environ if environ is None else environ)
+    table = dict(settings.registry_mirrors)
+    table.update(parse_mirrors(tuple(mirrors)))
+    return mirror_reference(reference, table)
+
+
 PROGRESS_DELAY = 0.5  # seconds of listing before the progress line appears
 
 
@@ -178,6 +199,7 @@ def tags_command(
     insecure: tuple[str, ...],
     docker_config: Path | None,
     secrets: tuple[Path, ...],
+    mirrors: tuple[str, ...],
     tag_cache: Path | None,
 ) -> None:
     """List every tag of IMAGE's repository (after exclusions), following pagination."""
@@ -185,10 +207,11 @@ def tags_command(
 
     parse(image)
     patterns: list[str] | None = [] if no_exclusion else (list(exclusion) or None)
+    source = mirrored(image, mirrors)
 
     async def run() -> list[str]:
         async with client_from_options(insecure, docker_config, secrets, tag_cache) as client:
-            return await list_tags(client, image, patterns)
+            return await list_tags(client, source, patterns)
 
     import asyncio  # here, not at the top: ``fluxbot tags --help`` needs no event loop
 
@@ -209,16 +232,18 @@ def inspect_command(
     insecure: tuple[str, ...],
     docker_config: Path | None,
     secrets: tuple[Path, ...],
+    mirrors: tuple[str, ...],
     tag_cache: Path | None,
 ) -> None:
     """Show IMAGE[:TAG|@DIGEST]: digest, media type, platforms and source annotations."""
     from bot.core.reference import parse
 
     parse(image)
+    source = mirrored(image, mirrors)
 
     async def run() -> Any:
         async with client_from_options(insecure, docker_config, secrets, tag_cache) as client:
-            return await client.inspect(image)
+            return await client.inspect(source)
 
     import asyncio
 
@@ -226,9 +251,13 @@ def inspect_command(
     if as_json:
         data = info.as_dict()
         data.update(source=info.source, revision=info.revision, version=info.version)
+        if source != image:
+            data["mirror"] = source
         echo_json(data)
         return
     click.echo(f"reference:  {info.reference}")
+    if source != image:
+        click.echo(f"mirror:     {source}")
     click.echo(f"digest:     {info.digest}")
     click.echo(f"media type: {info.media_type}")
     if info.platforms:

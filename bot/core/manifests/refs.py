@@ -43,6 +43,7 @@ class ImageRef:
     marker: str | None = None  # "namespace:name" of a $imagepolicy marker on it
     kustomization: str | None = None  # the Flux Kustomization deploying the file
     unresolved: str | None = None  # why it cannot be updated (templated, no tag, invalid)
+    object_kind: str | None = None  # "group/Kind" of its document ("Kind" in core, "compose")
 
     @property
     def value(self) -> str:

@@ -27,7 +27,7 @@ from bot.core.errors import ManifestError
 from bot.core.manifests.extract import extract, follow, is_templated, scalar_at, split_tag
 from bot.core.manifests.refs import Discovery, ImageRef, Span
 from bot.core.manifests.setters import TOKEN, Field, Marker, find_markers
-from bot.core.manifests.sites import ANY_GROUP, SITES, Role, Site, SiteKind
+from bot.core.manifests.sites import ANY_GROUP, COMPOSE_FILES, SITES, Role, Site, SiteKind
 from bot.core.manifests.yamlload import Mapping, compose_documents
 from bot.core.reference import InvalidReference, parse
 
@@ -73,19 +73,32 @@ def scan_text(text: str, path: str) -> list[ImageRef]:
     for index, root in enumerate(docs):
         if not isinstance(root, Mapping):
             continue
-        for site in _sites_for(root, base):
+        kind = _object_kind(root, path)
+        for site in _sites_for(root, path, base):
             for node, where in follow(root, site.path, ""):
-                refs.extend(extract(site, node, where, path, index))
+                for ref in extract(site, node, where, path, index):
+                    refs.append(dataclasses.replace(ref, object_kind=kind))
     refs = _dedupe(refs)
     if TOKEN in text:
         refs = _with_markers(refs, find_markers(text, docs), path)
     return refs
 
 
+def _object_kind(root: Mapping, path: str) -> str | None:
+    """``group/Kind`` of a document (``Kind`` for the core group), ``compose`` for a compose
+    file, None when it has no kind."""
+    api = scalar_at(root, "apiVersion")
+    kind = scalar_at(root, "kind")
+    if kind is None:
+        return "compose" if COMPOSE_FILES.search(path) else None
+    group = "" if api is None or "/" not in api else api.rsplit("/", 1)[0]
+    return f"{group}/{kind}" if group else kind
+
+
 # --- which rows apply ---------------------------------------------------------------------
 
 _BY_KIND: dict[tuple[str, str], list[Site]] = {}
-_BY_FILE: list[Site] = [s for s in SITES if s.files]
+_BY_FILE: list[Site] = [s for s in SITES if s.files or s.file_pattern]
 _ANY_OBJECT: list[Site] = [s for s in SITES if ANY_GROUP in s.groups]
 for _site in SITES:
     for _group in _site.groups:
@@ -93,7 +106,7 @@ for _site in SITES:
             _BY_KIND.setdefault((_group, _kind), []).append(_site)
 
 
-def _sites_for(root: Mapping, base: str) -> list[Site]:
+def _sites_for(root: Mapping, path: str, base: str) -> list[Site]:
     api = scalar_at(root, "apiVersion")
     kind = scalar_at(root, "kind")
     group = "" if api is None or "/" not in api else api.rsplit("/", 1)[0]
@@ -101,6 +114,10 @@ def _sites_for(root: Mapping, base: str) -> list[Site]:
     if kind is not None and api is not None:
         found.extend(s for s in _BY_KIND.get((group, kind), ()) if not s.files)
     for site in _BY_FILE:
+        if site.file_pattern is not None:  # compose files: no apiVersion, no kind
+            if api is None and kind is None and site.for_file(path):
+                found.append(site)
+            continue
         in_group = api is None or group in site.groups
         if base in site.files and in_group and (kind is None or kind in site.kinds):
             found.append(site)

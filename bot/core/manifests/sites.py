@@ -15,6 +15,7 @@ case-insensitive).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -22,6 +23,7 @@ from typing import Final
 __all__ = [
     "ANY",
     "ANY_GROUP",
+    "COMPOSE_FILES",
     "CONTAINERS",
     "DEEP",
     "KUSTOMIZE_FILES",
@@ -45,6 +47,7 @@ class SiteKind(StrEnum):
     HELM_VALUES_MAP = "helm-values-map"  # HelmRelease values: image: {repository, tag}
     OCI_REPOSITORY = "oci-repository"  # OCIRepository spec.url + spec.ref.tag
     KUBERNETES_IMAGE = "kubernetes-image"  # any other object: an ``image: repo:tag`` string
+    COMPOSE = "compose"  # docker-compose file: services.<name>.image
     MARKER = "marker"  # only a $imagepolicy setter marker says this is an image
 
 
@@ -86,6 +89,8 @@ ANY_GROUP: Final = "*"
 CONTAINERS: Final = frozenset(("containers", "initContainers", "ephemeralContainers"))
 POD_TEMPLATE: Final = ("spec", "template", "spec")
 KUSTOMIZE_FILES: Final = frozenset(("kustomization.yaml", "kustomization.yml", "Kustomization"))
+COMPOSE_FILES: Final = re.compile(r"(^|/)(docker-)?compose[^/]*\.ya?ml$")
+"""Renovate's docker-compose ``fileMatch``: compose.yaml, docker-compose.prod.yml, ..."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,12 @@ class Site:
     path: tuple[Step, ...]
     shape: Shape
     files: frozenset[str] = frozenset()  # base names this row is limited to (kustomize files)
+    file_pattern: re.Pattern[str] | None = None  # or paths matching this (compose files)
+
+    def for_file(self, path: str) -> bool:
+        """Whether this row is limited to files and ``path`` is one of them."""
+        base = path.rsplit("/", 1)[-1]
+        return base in self.files or bool(self.file_pattern and self.file_pattern.search(path))
 
 
 SITES: Final[tuple[Site, ...]] = (
@@ -158,6 +169,14 @@ SITES: Final[tuple[Site, ...]] = (
         ("OCIRepository",),
         ("spec",),
         Shape.OCI_SOURCE,
+    ),
+    Site(
+        SiteKind.COMPOSE,
+        (),
+        (),
+        ("services", ANY, "image"),
+        Shape.REF,
+        file_pattern=COMPOSE_FILES,
     ),
     # last: what Renovate's kubernetes manager sees in any object (CRDs such as EnvoyProxy);
     # a scalar already claimed by a row above keeps that row's kind
