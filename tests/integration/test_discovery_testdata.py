@@ -70,8 +70,24 @@ def _kustomize_entries(entries: Any, out: list[str]) -> None:
         out.append(ref)
 
 
+_RENOVATE = re.compile(r"^\s*#\s*renovate:.*\bdatasource=(\S+).*\bdepName=(\S+)")
+
+
+def _renovate_annotations(text: str) -> list[str]:
+    """``depName:value`` of each non-helm ``# renovate:`` comment whose next line is
+    ``key: value`` (a helm annotation pins a chart, not an image)."""
+    out: list[str] = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines[:-1]):
+        match = _RENOVATE.match(line)
+        value = re.match(r"^\s*(?:- )?[\w.-]+:\s*['\"]?([^'\"#\s]+)", lines[i + 1])
+        if match and value and match[1] != "helm":
+            out.append(f"{match[2]}:{value[1]}")
+    return out
+
+
 def independent(path: str, text: str) -> list[str]:
-    found: list[str] = []
+    found: list[str] = _renovate_annotations(text)
     base = path.rsplit("/", 1)[-1]
     for doc in load_documents(text, path):
         if not isinstance(doc, dict):

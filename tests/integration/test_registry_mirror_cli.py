@@ -41,8 +41,8 @@ def test_tags_through_mirror_flag_and_env(registry: RegistryHandle) -> None:
 def test_inspect_through_mirror_names_it(registry: RegistryHandle) -> None:
     repo = f"org/app-{uuid.uuid4().hex[:8]}"
     digest = registry.seed(repo, ["1.2.3"])
-    code, out, err = run(["inspect", f"ghcr.io/{repo}:1.2.3", "--json", "--mirror",
-                          f"ghcr.io={registry.host}", "--insecure-registry", registry.host])  # fmt: skip
+    mirror = ["--mirror", f"ghcr.io={registry.host}", "--insecure-registry", registry.host]
+    code, out, err = run(["inspect", f"ghcr.io/{repo}:1.2.3", "--json", *mirror])
     assert code == 0, err
     data = json.loads(out)
     assert data["digest"] == digest

@@ -24,11 +24,12 @@ from collections.abc import Callable
 from collections.abc import Mapping as AbcMapping
 
 from bot.core.errors import ManifestError
+from bot.core.manifests import renovate
 from bot.core.manifests.extract import extract, follow, is_templated, scalar_at, split_tag
 from bot.core.manifests.refs import Discovery, ImageRef, Span
 from bot.core.manifests.setters import TOKEN, Field, Marker, find_markers
 from bot.core.manifests.sites import ANY_GROUP, COMPOSE_FILES, SITES, Role, Site, SiteKind
-from bot.core.manifests.yamlload import Mapping, compose_documents
+from bot.core.manifests.yamlload import Mapping, Node, compose_documents
 from bot.core.reference import InvalidReference, parse
 
 __all__ = ["Discovery", "ImageRef", "Span", "may_hold_reference", "scan", "scan_text"]
@@ -39,7 +40,7 @@ Owner = Callable[[str], str | None]
 def may_hold_reference(text: str) -> bool:
     """Cheap text test: can this file hold any reference the table or a marker finds?"""
     lowered = text.lower()
-    return "image" in lowered or "ocirepository" in lowered
+    return "image" in lowered or "ocirepository" in lowered or renovate.MARK in lowered
 
 
 def scan(tree: AbcMapping[str, str], owner: Owner | None = None) -> Discovery:
@@ -69,7 +70,11 @@ def scan_text(text: str, path: str) -> list[ImageRef]:
     """Every image reference in one file; raises :class:`ManifestError` if it is not YAML."""
     docs = compose_documents(text, path)
     base = path.rsplit("/", 1)[-1]
-    refs: list[ImageRef] = []
+    # annotated scalars first: the comment names the image, whatever row also reads the scalar
+    refs: list[ImageRef] = [
+        dataclasses.replace(r, object_kind=_object_kind(docs[r.doc], path))
+        for r in renovate.image_refs(renovate.find(text, path, docs))
+    ]
     for index, root in enumerate(docs):
         if not isinstance(root, Mapping):
             continue
@@ -84,9 +89,11 @@ def scan_text(text: str, path: str) -> list[ImageRef]:
     return refs
 
 
-def _object_kind(root: Mapping, path: str) -> str | None:
+def _object_kind(root: Node, path: str) -> str | None:
     """``group/Kind`` of a document (``Kind`` for the core group), ``compose`` for a compose
     file, None when it has no kind."""
+    if not isinstance(root, Mapping):
+        return None
     api = scalar_at(root, "apiVersion")
     kind = scalar_at(root, "kind")
     if kind is None:

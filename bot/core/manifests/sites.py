@@ -48,6 +48,7 @@ class SiteKind(StrEnum):
     OCI_REPOSITORY = "oci-repository"  # OCIRepository spec.url + spec.ref.tag
     KUBERNETES_IMAGE = "kubernetes-image"  # any other object: an ``image: repo:tag`` string
     COMPOSE = "compose"  # docker-compose file: services.<name>.image
+    ANNOTATION = "renovate-annotation"  # a "# renovate: datasource=docker" comment says so
     MARKER = "marker"  # only a $imagepolicy setter marker says this is an image
 
 
