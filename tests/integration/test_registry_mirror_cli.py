@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 
 from bot.app.cli import main
 from tests.support.registry_process import RegistryHandle
+from tests.support.registry_servers import Fault, FaultProxy
 
 pytestmark = pytest.mark.integration
 
@@ -69,3 +71,20 @@ def test_policy_test_policy_file_through_mirror(registry: RegistryHandle, tmp_pa
     # without the mirror the real ghcr.io would be asked: refused here (no network), exit 1
     code, _, err = run(["policy", "test", "--policy", str(policy), "--mirror", "bad"])
     assert code == 1 and "HOST=MIRROR" in err
+
+
+def test_retry_lines_only_with_verbose(
+    registry: RegistryHandle, fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    repo = f"org/flaky-{uuid.uuid4().hex[:8]}"
+    registry.seed(repo, ["1.0.0"])
+    proxy = fault_proxy(registry.url)
+    flags = ["--json", "--insecure-registry", proxy.host]
+    proxy.inject(Fault("status", match="tags/list", status=500))
+    code, out, err = run(["tags", f"{proxy.host}/{repo}", *flags])
+    assert code == 0 and json.loads(out) == ["1.0.0"]
+    assert "registry.retry" not in err
+    proxy.inject(Fault("status", match="tags/list", status=500))
+    code, out, err = run(["tags", f"{proxy.host}/{repo}", "-v", *flags])
+    assert code == 0 and json.loads(out) == ["1.0.0"]
+    assert "registry.retry" in err

@@ -56,12 +56,12 @@ def test_htpasswd_logs_and_tracebacks_hold_no_password(
     reg = registry_htpasswd
     repo = unique_repo()
     reg.seed(repo, ["1.0.0"])
-    # one 500 on the way: the retry is logged (so there are log lines to look at)
+    # one 500 on the way: the retry is logged with -v (so there are log lines to look at)
     proxy = fault_proxy(reg.url).inject(Fault("status", match="tags/list", status=500))
     auth = base64.b64encode(f"{reg.username}:{reg.password}".encode()).decode()
     (tmp_path / "config.json").write_text(json.dumps({"auths": {proxy.host: {"auth": auth}}}))
     env = {"FLUXBOT_INSECURE_REGISTRIES": proxy.host, "DOCKER_CONFIG": str(tmp_path)}
-    code, out = fluxbot(["tags", f"{proxy.host}/{repo}", "--json"], env)
+    code, out = fluxbot(["tags", f"{proxy.host}/{repo}", "--json", "-v"], env)
     assert code == 0, out
     assert "registry.retry" in out and "1.0.0" in out
     assert_no_leak(out, forms(reg.username, reg.password))
