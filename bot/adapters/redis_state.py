@@ -153,3 +153,30 @@ class RedisImageIndex:
     async def repositories(self, key: str) -> list[RepoRef]:
         members = await _call("index read", lambda: self._members(f"{PREFIX}index:image:{key}"))
         return sorted((RepoRef.decode(m) for m in members), key=lambda r: (r.forge, r.repo))
+
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
+"""
+
+
+class RedisLeader:
+    """Leader election by a Redis lease: ``elect()`` is True for exactly one holder at a time.
+    The holder renews the lease on every call; a holder that dies stops renewing, and after
+    ``lease`` seconds another candidate takes over (one scheduler among N replicas)."""
+
+    def __init__(self, redis: aioredis.Redis, name: str, me: str, lease: float) -> None:
+        self._redis = redis
+        self._key = f"{PREFIX}leader:{name}"
+        self._me = me
+        self._lease_ms = max(1, int(lease * 1000))
+
+    async def elect(self) -> bool:
+        got = await _call(
+            "leader",
+            lambda: self._redis.eval(_RENEW, 1, self._key, self._me, self._lease_ms),
+        )
+        return bool(got)

@@ -241,6 +241,7 @@ def build_app(
                 settings.schedule_interval,
                 sources if sources is not None else _default_sources(settings, repositories),
                 state.submit,
+                elect=shared.leader(settings.schedule_interval) if shared else None,
             )
             rt.tasks.append(asyncio.create_task(rt.scheduler.run(), name="scheduler"))
         rt.ready = True

@@ -8,6 +8,7 @@ probe, and the 503 every webhook answers while Redis is unreachable.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from aiohttp import web
 from bot.adapters.redis_state import (
     RedisDeliveryStore,
     RedisImageIndex,
+    RedisLeader,
     RedisTagCache,
     StoreUnavailable,
     connect,
@@ -46,6 +48,10 @@ class Shared:
         return cls(
             redis, RedisDeliveryStore(redis), RedisImageIndex(redis), RedisTagCache(redis, ttl)
         )
+
+    def leader(self, interval: float) -> Callable[[], Awaitable[bool]]:
+        """The scheduler's election: a lease of two intervals, renewed every round."""
+        return RedisLeader(self.redis, "scheduler", uuid.uuid4().hex, 2 * interval).elect
 
     async def ready(self) -> bool:
         return await ping(self.redis)

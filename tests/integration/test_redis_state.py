@@ -93,3 +93,55 @@ async def test_tag_cache_and_index_in_redis(tmp_path: Path) -> None:
                     raise AssertionError("an unreachable Redis must raise StoreUnavailable")
         finally:
             await redis.aclose()
+
+
+async def test_two_schedulers_plan_one_round_per_interval(tmp_path: Path) -> None:
+    """Two replicas' schedulers over one Redis: one plans each interval; when the leader dies,
+    the other takes over once the lease (two intervals) has expired."""
+    import asyncio
+
+    from bot.adapters.redis_state import RedisLeader
+    from bot.app.scheduler import Scheduler
+    from bot.core.events import Event
+
+    async def source() -> Any:
+        yield ("github", "acme/gitops", 1)
+
+    interval = 0.2  # real seconds: the schedulers' 1 s interval (their minimum) runs 5x faster
+
+    async def fast(seconds: float) -> None:
+        await asyncio.sleep(seconds * interval)
+
+    with start_redis(tmp_path) as server:
+        clients = [connect(server.url), connect(server.url)]
+        submitted: list[int] = []
+        schedulers = []
+        for n, client in enumerate(clients):
+
+            async def submit(event: Event, n: int = n) -> None:
+                submitted.append(n)
+
+            leader = RedisLeader(client, "scheduler", f"replica-{n}", 2 * interval)
+            scheduler = Scheduler(
+                1.0, [source], submit, jitter=0.0, first_delay=0.0, sleep=fast, elect=leader.elect
+            )
+            schedulers.append(scheduler)
+        tasks = [asyncio.create_task(s.run()) for s in schedulers]
+        try:
+            await asyncio.sleep(10 * interval + interval / 2)
+            rounds = sum(s.rounds for s in schedulers)
+            assert 9 <= rounds <= 11, (rounds, submitted)  # one round per interval, not two
+            assert len(set(submitted)) == 1  # all by the leader
+            leader_n = submitted[0]
+            tasks[leader_n].cancel()  # the leader dies
+            before = len(submitted)
+            await asyncio.sleep(6 * interval)
+            taken_over = submitted[before:]
+            assert taken_over and set(taken_over) == {1 - leader_n}
+            assert len(taken_over) <= 5  # waited for the lease to expire first
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for client in clients:
+                await client.aclose()
