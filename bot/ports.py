@@ -127,7 +127,7 @@ class TagSource(Protocol):
     """What the jobs need from a registry (``bot.adapters.registry.RegistryClient`` is one);
     adapters raise :class:`bot.core.errors.RegistryError`."""
 
-    async def tags(self, image: str, exclusion: list[str] | None = None) -> list[str]:
+    async def tags(self, image: str) -> list[str]:
         """Every tag of the image's repository minus ``exclusion`` (None: Flux's default)."""
         ...
 

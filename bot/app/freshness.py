@@ -44,9 +44,9 @@ class RecordingTags:
         with contextlib.suppress(InvalidReference):  # the lookup itself reports it
             self.keys.add(image_key(image))
 
-    async def tags(self, image: str, exclusion: list[str] | None = None) -> list[str]:
+    async def tags(self, image: str) -> list[str]:
         self._note(image)
-        return await self._inner.tags(image, exclusion)
+        return await self._inner.tags(image)
 
     async def digest(self, image: str) -> str:
         return await self._inner.digest(image)

@@ -124,7 +124,7 @@ async def lookup_tags(
         try:
             # every tag: the planner applies each ImageRepository's own exclusionList (which
             # replaces Flux's default), so the client must not drop .sig tags first
-            return Tags(tuple(await registry.tags(image, exclusion=[])))
+            return Tags(tuple(await registry.tags(image)))
         except BotError as exc:
             return Tags(error=str(exc))
         finally:

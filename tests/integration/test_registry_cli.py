@@ -99,7 +99,7 @@ async def test_progress_line_on_a_tty(
     from bot.app.cli import registry as cli_registry
 
     class SlowClient:
-        async def tags(self, image: str, exclusion: object, progress: object = None) -> list[str]:
+        async def tags(self, image: str, progress: object = None) -> list[str]:
             assert callable(progress)
             await asyncio.sleep(0.3)
             progress(1000)

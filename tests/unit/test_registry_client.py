@@ -10,11 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from bot.adapters.registry import Credentials, MemoryTagCache, RegistryClient
-from bot.adapters.registry.client import compile_exclusion
 from bot.adapters.registry.protocol import ACCEPT, OCI_MANIFEST
 from bot.core.errors import AuthError, ConfigError, RegistryError, UnsafeURLError
 
@@ -257,13 +254,10 @@ async def test_malformed_token_answer_names_registry_and_repository(body: bytes)
             await c.tags(f"{REG}/team/app")
 
 
-async def test_invalid_exclusion_and_settings() -> None:
+async def test_invalid_settings() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"tags": ["a"]})
 
-    async with client(httpx.MockTransport(handler)) as c:
-        with pytest.raises(ConfigError, match="invalid exclusion"):
-            await c.tags(f"{REG}/a", exclusion=["("])
     with pytest.raises(ConfigError):
         RegistryClient(concurrency=0)
     with pytest.raises(ConfigError):
@@ -309,9 +303,7 @@ async def test_one_tags_fetch_per_repository_whatever_the_spelling() -> None:
     cache = MemoryTagCache(ttl=300, clock=time.clock)
     async with client(httpx.MockTransport(handler), cache=cache) as c:
         first = await asyncio.gather(*(c.tags(s) for s in spellings))
-        assert first == [["1.25", "latest"]] * len(spellings)
-        assert await c.tags("nginx", exclusion=[]) == ["1.25", "1.25.sig", "latest"]
-        assert await c.tags("nginx", exclusion=["^latest$"]) == ["1.25", "1.25.sig"]
+        assert first == [["1.25", "1.25.sig", "latest"]] * len(spellings)
         assert paths.count("/v2/library/nginx/tags/list") == 1
         assert c.stats.requests["tags"] == 1
         time.now += 301  # the cache entry expires: the next scan asks again, once
@@ -328,22 +320,6 @@ async def test_token_refused_is_auth_error() -> None:
     async with client(httpx.MockTransport(handler)) as c:
         with pytest.raises(AuthError, match="refused anonymous access"):
             await c.tags(f"{REG}/a")
-
-
-@given(st.lists(st.text(alphabet="ab.sig\n-_0", max_size=8), max_size=20))
-@settings(max_examples=60, deadline=None)
-def test_default_exclusion_fast_path_equals_re2(tags: list[str]) -> None:
-    excluded = compile_exclusion(None)
-    expected = [t for t in tags if not excluded.search(t)]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"tags": tags})
-
-    async def run() -> list[str]:
-        async with client(httpx.MockTransport(handler)) as c:
-            return await c.tags(f"{REG}/a")
-
-    assert asyncio.run(run()) == list(dict.fromkeys(expected))
 
 
 @pytest.mark.parametrize(

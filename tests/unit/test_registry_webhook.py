@@ -246,7 +246,7 @@ async def test_a_plan_feeds_the_index_and_a_push_invalidates(tmp_path: Path) -> 
     async with RegistryClient(cache=cache, resolve_dns=False) as client:
         fresh = Freshness(MemoryImageIndex(), invalidators=lambda: [client])
         tags = recording(client)
-        assert await tags.tags("reg.example:5000/team/app", exclusion=[]) == ["1.0.0"]
+        assert await tags.tags("reg.example:5000/team/app") == ["1.0.0"]
         job = Job(
             JobKind.UPDATE,
             "github",

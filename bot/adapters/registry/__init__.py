@@ -11,13 +11,12 @@ Modules: ``protocol`` (pure parsing), ``guard`` (SSRF), ``credentials``, ``auth`
 from __future__ import annotations
 
 from bot.adapters.registry.cache import MemoryTagCache, SQLiteTagCache, TagCache
-from bot.adapters.registry.client import FLUX_DEFAULT_EXCLUSION, ImageInfo, Limits, RegistryClient
+from bot.adapters.registry.client import ImageInfo, Limits, RegistryClient
 from bot.adapters.registry.credentials import Credential, Credentials
 from bot.adapters.registry.protocol import Platform
 from bot.adapters.registry.transport import Retry, Stats
 
 __all__ = [
-    "FLUX_DEFAULT_EXCLUSION",
     "Credential",
     "Credentials",
     "ImageInfo",

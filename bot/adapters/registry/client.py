@@ -1,7 +1,7 @@
 """``RegistryClient``: tags, digests and image metadata over the OCI distribution API.
 
     async with RegistryClient(insecure=["127.0.0.1:5000"]) as client:
-        tags = await client.tags("127.0.0.1:5000/app")          # Flux default exclusion applied
+        tags = await client.tags("127.0.0.1:5000/app")          # every tag (exclusions: policy)
         info = await client.inspect("127.0.0.1:5000/app:1.2.3")
         digest = await client.digest("127.0.0.1:5000/app:1.2.3")
         client.stats.requests["tags"], client.stats.retries
@@ -12,7 +12,6 @@ Tags are fetched once per repository per cache lifetime, however many callers as
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import random
 import time
@@ -22,7 +21,6 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-import re2
 
 from bot.adapters.registry import protocol
 from bot.adapters.registry.cache import MemoryTagCache, TagCache
@@ -33,10 +31,7 @@ from bot.adapters.registry.transport import Response, Retry, Stats, Transport
 from bot.core.errors import AuthError, ConfigError, RegistryError
 from bot.core.reference import DOCKER_HUB_API, Reference, is_docker_hub, parse
 
-__all__ = ["FLUX_DEFAULT_EXCLUSION", "ImageInfo", "Limits", "RegistryClient", "compile_exclusion"]
-
-#: Flux ImageRepository's default ``exclusionList``: cosign signature tags.
-FLUX_DEFAULT_EXCLUSION = (r"^.*\.sig$",)
+__all__ = ["ImageInfo", "Limits", "RegistryClient"]
 
 
 @dataclass(frozen=True)
@@ -81,26 +76,6 @@ class ImageInfo:
             ],
             "annotations": dict(self.annotations),
         }
-
-
-def compile_exclusion(patterns: Iterable[str] | None) -> Any | None:
-    """Compile an ``exclusionList`` (RE2, as Flux) into one regex; None gives Flux's default.
-
-    Returns None when nothing is excluded. A tag is excluded when any pattern matches it.
-    """
-    return _compile_exclusion(tuple(FLUX_DEFAULT_EXCLUSION if patterns is None else patterns))
-
-
-@functools.lru_cache(maxsize=256)
-def _compile_exclusion(chosen: tuple[str, ...]) -> Any | None:
-    for pattern in chosen:
-        try:
-            re2.compile(pattern)
-        except re2.error as exc:
-            raise ConfigError(f"invalid exclusion regex {pattern!r}: {exc}") from None
-    if not chosen:
-        return None
-    return re2.compile("|".join(f"(?:{p})" for p in chosen))
 
 
 class RegistryClient:
@@ -175,23 +150,10 @@ class RegistryClient:
 
     # ------------------------------------------------------------------ tags
 
-    async def tags(
-        self,
-        image: str,
-        exclusion: Sequence[str] | None = None,
-        *,
-        progress: Callable[[int], None] | None = None,
-    ) -> list[str]:
-        """Every tag of the image's repository, minus ``exclusion`` (None: Flux's default)."""
-        excluded = compile_exclusion(exclusion)
-        tags = await self.all_tags(image, progress=progress)
-        if excluded is None:
-            return tags
-        if exclusion is None or tuple(exclusion) == FLUX_DEFAULT_EXCLUSION:
-            # the default ^.*\.sig$ in plain Python: re2's per-call overhead is ~5 µs a tag
-            return [t for t in tags if not (t.endswith(".sig") and "\n" not in t)]
-        search = excluded.search
-        return [t for t in tags if not search(t)]
+    async def tags(self, image: str, *, progress: Callable[[int], None] | None = None) -> list[str]:
+        """Every tag of the image's repository, unfiltered: an ``exclusionList`` is the policy
+        layer's (:func:`bot.core.policy.exclude_tags`)."""
+        return await self.all_tags(image, progress=progress)
 
     async def all_tags(
         self, image: str, *, progress: Callable[[int], None] | None = None

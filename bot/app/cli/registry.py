@@ -150,10 +150,13 @@ PROGRESS_DELAY = 0.5  # seconds of listing before the progress line appears
 
 
 async def list_tags(client: Any, image: str, exclusion: Sequence[str] | None) -> list[str]:
-    """Tags of ``image``; on a TTY a transient progress line (stderr) once listing is slow."""
+    """Tags of ``image`` minus ``exclusion`` (the policy layer's rule, as a plan applies it); on a
+    TTY a transient progress line (stderr) once listing is slow."""
+    from bot.core.policy import exclude_tags
+
+    exclude_tags((), exclusion)  # an invalid pattern fails before any request
     if not sys.stderr.isatty():
-        tags: list[str] = await client.tags(image, exclusion)
-        return tags
+        return exclude_tags(await client.tags(image), exclusion)
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -170,13 +173,11 @@ async def list_tags(client: Any, image: str, exclusion: Sequence[str] | None) ->
 
     timer = asyncio.get_running_loop().call_later(PROGRESS_DELAY, bar.start)
     try:
-        tags = await client.tags(
-            image, exclusion, progress=lambda count: bar.update(task, completed=count)
-        )
+        tags = await client.tags(image, progress=lambda count: bar.update(task, completed=count))
     finally:
         timer.cancel()
         bar.stop()
-    return tags
+    return exclude_tags(tags, exclusion)
 
 
 @main.command("tags")
