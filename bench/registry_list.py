@@ -104,7 +104,7 @@ def main() -> int:
                 "from bot.adapters.registry import RegistryClient\n"
                 "async def main():\n"
                 "    async with RegistryClient(insecure=[sys.argv[2]]) as c:\n"
-                "        print(json.dumps(await c.tags(sys.argv[1], exclusion=[])))\n"
+                "        print(json.dumps(await c.tags(sys.argv[1])))\n"
                 "asyncio.run(main())\n"
             )
             out = subprocess.run(
@@ -120,7 +120,7 @@ def main() -> int:
 
         async def listing() -> None:
             async with RegistryClient(insecure=[reg.host]) as client:
-                assert len(await client.tags(image, exclusion=[])) == len(tags)
+                assert len(await client.tags(image)) == len(tags)
 
         def library() -> None:
             asyncio.run(listing())
