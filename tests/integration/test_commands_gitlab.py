@@ -29,24 +29,12 @@ from tests.support.gitlab_fake import FakeGitLab
 from tests.support.kube_fake import Behaviour, KubeFake
 from tests.support.paths import GITLAB_WEBHOOKS
 from tests.support.reconcile_data import DEPLOY, TREE
+from tests.support.registries import EmptyRegistry
 
 PROJECT = "platform/cluster"
 CONFIG = "reconcile:\n  timeout: 5s\n  interval: 20ms\n"
 UPDATE = Update(path=DEPLOY, line=10, image="ghcr.io/o/web", old="1.0.0", new="1.4.2")
 Run = Callable[[Event], Awaitable[list[str]]]
-
-
-class NoRegistry:
-    """The update job that follows a merge finds no tags (this test is about the reconcile)."""
-
-    async def tags(self, image: str, exclusion: list[str] | None = None) -> list[str]:
-        return []
-
-    async def digest(self, image: str) -> str:
-        return "sha256:" + "0" * 64
-
-    async def source(self, image: str) -> str | None:
-        return None
 
 
 def example(name: str) -> dict[str, Any]:
@@ -95,7 +83,7 @@ async def env(
         await forge.ensure_branch("fluxbot/web", base, {DEPLOY: new}, "Update web to 1.4.2")
         body = "Update web\n\n" + PRMarker("web", (UPDATE,)).render()
         pr, _ = await forge.ensure_pr("fluxbot/web", "main", "Update web to 1.4.2", body)
-        ctx = Context(forge=forge, registry=NoRegistry(), settings=settings)
+        ctx = Context(forge=forge, registry=EmptyRegistry(), settings=settings)
         ctx.extra["deliveries"] = MemoryDeliveryStore()
 
         async def run(event: Event) -> list[str]:
@@ -203,7 +191,7 @@ async def test_through_the_server(
         gitlab_webhook_secret="hook-secret",
         bot_login=gitlab.bot,
     )
-    client = await aiohttp_client(build_app(settings, schedule=False, registry=NoRegistry()))
+    client = await aiohttp_client(build_app(settings, schedule=False, registry=EmptyRegistry()))
     queue = client.app[RUNTIME].queue
 
     async def deliver(payload: dict[str, Any], key: str, token: str = "hook-secret") -> int:

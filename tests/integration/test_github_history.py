@@ -17,9 +17,10 @@ from bot.jobs.context import Context
 from bot.jobs.reconcile import run_reconcile
 from bot.ports import StatusState
 from tests.integration.test_reconcile_forge_seams import INFRA
-from tests.integration.test_reconcile_job import FAST, NoRegistry
+from tests.integration.test_reconcile_job import FAST
 from tests.support.kube_fake import Behaviour, KubeFake
 from tests.support.reconcile_data import TREE, fluxbot_config
+from tests.support.registries import UnusedRegistry
 
 REPO = "o/r"
 FILES = {**TREE, **INFRA, **fluxbot_config(FAST)}
@@ -115,7 +116,7 @@ async def test_reconcile_on_the_github_adapter_uses_paths_and_ancestry(
         later = github_fake.push(repo, {"notes/a.yaml": "a: 1\n"})
         github_fake.push(repo, {"notes/b.yaml": "b: 1\n"})
         kube_api.push(later)  # Flux applied a descendant of the merge, not the branch head
-        ctx = Context(forge=forge, registry=NoRegistry(), settings=settings)
+        ctx = Context(forge=forge, registry=UnusedRegistry(), settings=settings)
         report = await run_reconcile(ctx, _event(pr.number, merge))
     assert report is not None and report.state is StatusState.SUCCESS, report
     assert [str(k) for k in report.kustomizations] == ["flux-system/infra"]
@@ -134,7 +135,7 @@ async def test_reconcile_reads_flux_status_descriptions_on_github(
         pr, _ = await forge.ensure_pr("tweak", "main", "Tweak apps", "by hand")
         merge = github_fake.merge_pull(repo, pr.number)
         await forge.set_status(merge, "kustomization/apps/6a1f0c2d", StatusState.FAILURE, message)
-        ctx = Context(forge=forge, registry=NoRegistry(), settings=github_settings)
+        ctx = Context(forge=forge, registry=UnusedRegistry(), settings=github_settings)
         report = await run_reconcile(ctx, _event(pr.number, merge))
     assert report is not None and report.state is StatusState.FAILURE, report
     comments = [c.body for c in github_fake.comments(repo, pr.number) if ROLLOUT_MARKER in c.body]

@@ -19,10 +19,11 @@ from bot.jobs.context import Context
 from bot.jobs.reconcile import run_reconcile
 from bot.ports import StatusState
 from tests.integration.test_reconcile_forge_seams import INFRA
-from tests.integration.test_reconcile_job import FAST, NoRegistry
+from tests.integration.test_reconcile_job import FAST
 from tests.support.gitlab_fake import FakeGitLab
 from tests.support.kube_fake import Behaviour, KubeFake
 from tests.support.reconcile_data import TREE, fluxbot_config
+from tests.support.registries import UnusedRegistry
 
 Opener = Callable[[str], AbstractAsyncContextManager[GitLabForge]]
 REPO = "group/flux"
@@ -126,7 +127,7 @@ async def test_reconcile_on_the_gitlab_adapter_uses_paths_and_ancestry(
         kubeconfig=str(kube_api.kubeconfig(tmp_path / "kubeconfig")),
     )
     async with gitlab_forge(REPO) as forge:
-        ctx = Context(forge=forge, registry=NoRegistry(), settings=settings)
+        ctx = Context(forge=forge, registry=UnusedRegistry(), settings=settings)
         report = await run_reconcile(ctx, _event(iid, merge))
     assert report is not None and report.state is StatusState.SUCCESS, report
     assert [str(k) for k in report.kustomizations] == ["flux-system/infra"]
@@ -151,7 +152,7 @@ async def test_reconcile_reads_flux_status_descriptions_on_gitlab(
     message = "health check failed after 30s: Deployment/default/web not ready"
     async with gitlab_forge(REPO) as forge:
         await forge.set_status(merge, "kustomization/apps/6a1f0c2d", StatusState.FAILURE, message)
-        ctx = Context(forge=forge, registry=NoRegistry(), settings=gitlab_settings)
+        ctx = Context(forge=forge, registry=UnusedRegistry(), settings=gitlab_settings)
         report = await run_reconcile(ctx, _event(iid, merge))
     assert report is not None and report.state is StatusState.FAILURE, report
     notes = [n["body"] for n in gitlab.notes(REPO, iid) if ROLLOUT_MARKER in n["body"]]

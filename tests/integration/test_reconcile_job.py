@@ -19,20 +19,10 @@ from tests.support.flux_receiver_fake import ReceiverFake
 from tests.support.kube_fake import REQUESTED_AT, Behaviour, KubeFake
 from tests.support.memory_forge import MemoryForge
 from tests.support.reconcile_data import DEPLOY, TREE, fluxbot_config
+from tests.support.registries import UnusedRegistry
 
 FAST = "  timeout: 400ms\n  interval: 10ms\n"
 TOKEN = "receiver-token"
-
-
-class NoRegistry:
-    async def tags(self, image: str, exclusion: list[str] | None = None) -> list[str]:
-        raise AssertionError
-
-    async def digest(self, image: str) -> str:
-        raise AssertionError
-
-    async def source(self, image: str) -> str | None:
-        raise AssertionError
 
 
 async def merged_pr(
@@ -70,7 +60,7 @@ def context(
     kubeconfig = str(kube.kubeconfig(tmp_path / "kubeconfig")) if kube else None
     return Context(
         forge=forge,
-        registry=NoRegistry(),
+        registry=UnusedRegistry(),
         settings=Settings(kubeconfig=kubeconfig, **settings),  # type: ignore[arg-type]
     )
 

@@ -19,19 +19,9 @@ from bot.jobs.update import ignores_from
 from bot.ports import Reaction, StatusState
 from tests.support.memory_forge import MemoryForge
 from tests.support.reconcile_data import DEPLOY, TREE, fluxbot_config
+from tests.support.registries import UnusedRegistry
 
 UPDATE = Update(path=DEPLOY, line=10, image="ghcr.io/o/web", old="1.0.0", new="2.1.0")
-
-
-class NoRegistry:
-    async def tags(self, image: str, exclusion: list[str] | None = None) -> list[str]:
-        raise AssertionError("no registry access expected")
-
-    async def digest(self, image: str) -> str:
-        raise AssertionError("no registry access expected")
-
-    async def source(self, image: str) -> str | None:
-        raise AssertionError("no registry access expected")
 
 
 async def setup(extra_files: dict[str, str] | None = None) -> tuple[MemoryForge, Context, int]:
@@ -41,7 +31,9 @@ async def setup(extra_files: dict[str, str] | None = None) -> tuple[MemoryForge,
     await forge.ensure_branch("fluxbot/web", base, {DEPLOY: new}, "update web")
     body = "Update web\n\n" + PRMarker(group="web", updates=(UPDATE,)).render()
     pr, _ = await forge.ensure_pr("fluxbot/web", "main", "Update web to 2.1.0", body)
-    ctx = Context(forge=forge, registry=NoRegistry(), settings=Settings(bot_login="fluxbot[bot]"))
+    ctx = Context(
+        forge=forge, registry=UnusedRegistry(), settings=Settings(bot_login="fluxbot[bot]")
+    )
     return forge, ctx, pr.number
 
 

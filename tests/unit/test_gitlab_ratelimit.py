@@ -9,24 +9,12 @@ import pytest
 
 from bot.adapters.gitlab.client import RateBudget, retry_after_seconds
 from bot.core.errors import RateLimitError
+from tests.support.clock import FakeClock
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def budget(max_wait: float = 60.0) -> tuple[RateBudget, Clock]:
-    clock = Clock()
-    return RateBudget(max_wait=max_wait, clock=clock, sleep=clock.sleep), clock
+def budget(max_wait: float = 60.0) -> tuple[RateBudget, FakeClock]:
+    clock = FakeClock()
+    return RateBudget(max_wait=max_wait, clock=clock, sleep=clock.sleep_sync), clock
 
 
 def test_no_headers_no_wait() -> None:
@@ -60,9 +48,14 @@ def test_spent_budget_with_reset_beyond_max_wait_fails_fast() -> None:
     assert clock.slept == []
 
 
-def test_429_retry_after_within_bound_is_left_to_python_gitlab() -> None:
-    b, _ = budget(max_wait=30)
-    b.observe(429, {"Retry-After": "10"})  # python-gitlab sleeps and retries
+@pytest.mark.parametrize("retry_after", ["10", "30"])
+def test_429_retry_after_within_bound_is_left_to_python_gitlab(retry_after: str) -> None:
+    b, clock = budget(max_wait=30)
+    b.observe(429, {"Retry-After": retry_after})  # accepted: python-gitlab sleeps and retries
+    b.pause()
+    assert clock.slept == [] and b.waited == 0.0  # the budget does not wait a second time
+    with pytest.raises(RateLimitError, match="exceeds 30s"):  # the bound is the one in force
+        b.observe(429, {"Retry-After": "31"})
 
 
 @pytest.mark.parametrize(

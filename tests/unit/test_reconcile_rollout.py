@@ -29,6 +29,7 @@ from bot.core.rollout import (
     rfc3339nano,
 )
 from bot.ports import StatusState
+from tests.support.clock import FakeClock
 
 SHA = "abc123def4567890abc123def4567890abc12345"
 
@@ -167,21 +168,8 @@ def test_config() -> None:
             ReconcileConfig.parse(bad)
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 async def test_watch_with_injected_clock() -> None:
-    t = FakeTime()
+    t = FakeClock()
     a, b, c = KsRef("ns", "a"), KsRef("ns", "b"), KsRef("ns", "c")
     seen: dict[KsRef, int] = {}
 

@@ -9,6 +9,7 @@ from bot.jobs.context import Context
 from bot.jobs.reconcile import affected, followed_branches, repo_urls, run_reconcile
 from tests.support.memory_forge import MemoryForge
 from tests.support.reconcile_data import DEPLOY, TREE, fluxbot_config
+from tests.support.registries import UnusedRegistry
 
 # A second GitRepository of the same repository (ssh URL, another name) follows `staging`.
 STAGING = {
@@ -35,17 +36,6 @@ URLS = ("https://github.com/owner/repo",)
 NO_WATCH = "  kubernetes: false\n  statuses: false\n"
 
 
-class NoRegistry:
-    async def tags(self, image: str, exclusion: list[str] | None = None) -> list[str]:
-        raise AssertionError
-
-    async def digest(self, image: str) -> str:
-        raise AssertionError
-
-    async def source(self, image: str) -> str | None:
-        raise AssertionError
-
-
 def test_followed_branches_and_scope() -> None:
     graph = FluxGraph.from_tree({**TREE, **STAGING}, URLS)
     assert followed_branches(graph) == ("main", "staging")
@@ -62,7 +52,7 @@ def test_followed_branches_and_scope() -> None:
 def test_repo_urls_per_forge() -> None:
     def ctx(kind: str, **settings: str) -> Context:
         forge = MemoryForge(kind=kind, repo="group/sub/project")
-        return Context(forge=forge, registry=NoRegistry(), settings=Settings(**settings))  # type: ignore[arg-type]
+        return Context(forge=forge, registry=UnusedRegistry(), settings=Settings(**settings))  # type: ignore[arg-type]
 
     assert repo_urls(ctx("github")) == ("https://github.com/group/sub/project",)
     ghes = ctx("github", github_api_url="https://ghe.example.com/api/v3")
@@ -92,12 +82,12 @@ async def merge_into(branch: str) -> tuple[MemoryForge, Event]:
 async def test_a_merge_into_a_followed_branch_reaches_only_its_kustomizations() -> None:
     for branch, expected in (("main", "flux-system/apps"), ("staging", "staging/apps")):
         forge, event = await merge_into(branch)
-        ctx = Context(forge=forge, registry=NoRegistry(), settings=Settings())  # type: ignore[arg-type]
+        ctx = Context(forge=forge, registry=UnusedRegistry(), settings=Settings())  # type: ignore[arg-type]
         report = await run_reconcile(ctx, event)
         assert report is not None and [str(k) for k in report.kustomizations] == [expected]
 
 
 async def test_a_branch_no_gitrepository_follows_is_left_alone() -> None:
     forge, event = await merge_into("dev")
-    ctx = Context(forge=forge, registry=NoRegistry(), settings=Settings())  # type: ignore[arg-type]
+    ctx = Context(forge=forge, registry=UnusedRegistry(), settings=Settings())  # type: ignore[arg-type]
     assert await run_reconcile(ctx, event) is None

@@ -14,24 +14,10 @@ import pytest
 from bot.adapters.registry import Credentials, MemoryTagCache, RegistryClient
 from bot.adapters.registry.protocol import ACCEPT, OCI_MANIFEST
 from bot.core.errors import AuthError, ConfigError, RegistryError, UnsafeURLError
+from tests.support.clock import FakeClock
 
 REG = "registry.example.com"
 REALM = "https://auth.example.com/token"
-
-
-class FakeTime:
-    """A clock that only moves when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        self.sleeps.append(delay)
-        self.now += delay
 
 
 def bearer_registry(
@@ -62,7 +48,7 @@ def client(transport: httpx.MockTransport, **kwargs: Any) -> RegistryClient:
 
 async def test_token_cached_until_expiry() -> None:
     log: list[httpx.Request] = []
-    time = FakeTime()
+    time = FakeClock()
     transport = bearer_registry(["1"], lambda n: {"token": f"tok{n}", "expires_in": 30}, log)
     async with client(transport, clock=time.clock, sleep=time.sleep, cache=None) as c:
         await c.all_tags(f"{REG}/a")
@@ -85,7 +71,7 @@ async def test_token_cached_until_expiry() -> None:
 
 async def test_access_token_field_and_default_lifetime() -> None:
     log: list[httpx.Request] = []
-    time = FakeTime()
+    time = FakeClock()
     transport = bearer_registry(["1"], lambda n: {"access_token": f"tok{n}"}, log)
     async with client(transport, clock=time.clock) as c:
         assert await c.tags(f"{REG}/a") == ["1"]
@@ -130,7 +116,7 @@ async def test_concurrency_limit_per_registry() -> None:
 
 
 async def test_rate_limit_paces_requests() -> None:
-    time = FakeTime()
+    time = FakeClock()
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"tags": ["t"]})
@@ -146,7 +132,7 @@ async def test_rate_limit_paces_requests() -> None:
 
 
 async def test_rate_per_registry_overrides_the_default() -> None:
-    time = FakeTime()
+    time = FakeClock()
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"tags": ["t"]})
@@ -157,14 +143,14 @@ async def test_rate_per_registry_overrides_the_default() -> None:
     ) as c:
         for i in range(5):  # no rate for REG: never waits
             await c.tags(f"{REG}/r{i}")
-        assert time.sleeps == []
+        assert time.slept == []
         for i in range(3):  # Docker Hub by any spelling: 1 ping + 3 tags at 1/s, burst 1
             await c.tags(f"docker.io/org/r{i}")
-        assert sum(time.sleeps) == pytest.approx(3.0)
-        waited = sum(time.sleeps)
+        assert sum(time.slept) == pytest.approx(3.0)
+        waited = sum(time.slept)
         for i in range(7):  # 1 ping + 7 tags at 4/s, burst 4: 1 s
             await c.tags(f"other.example.com:5000/r{i}")
-        assert sum(time.sleeps) - waited == pytest.approx(1.0)
+        assert sum(time.slept) - waited == pytest.approx(1.0)
     with pytest.raises(ConfigError, match="rate must be positive"):
         RegistryClient(host_rates={"ghcr.io": 0})
 
@@ -284,7 +270,7 @@ async def test_concurrent_callers_share_one_fetch_and_its_failure() -> None:
 
 
 async def test_one_tags_fetch_per_repository_whatever_the_spelling() -> None:
-    time = FakeTime()
+    time = FakeClock()
     paths: list[str] = []
 
     async def handler(request: httpx.Request) -> httpx.Response:
@@ -339,7 +325,7 @@ async def test_non_transient_transport_errors_are_not_retried(
         calls += 1
         raise error
 
-    time = FakeTime()
+    time = FakeClock()
     async with client(httpx.MockTransport(handler), sleep=time.sleep) as c:
         with pytest.raises(RegistryError, match=message):
             await c.tags(f"{REG}/a")
