@@ -150,6 +150,8 @@ class Settings:
         if not key and key_path:
             with open(key_path, encoding="utf-8") as fh:
                 key = fh.read()
+        if key and "\\n" in key and "\n" not in key:  # a one-line PEM (.env, --env-file)
+            key = key.replace("\\n", "\n")
         auth = e.get("FLUXBOT_REGISTRY_AUTH") or None
         parse_registry_auth(auth)  # a malformed value fails at start-up, not at the first lookup
         return cls(

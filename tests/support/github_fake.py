@@ -19,6 +19,8 @@ the test at teardown). Path parameters that GitHub lets contain ``/`` (``git/ref
 Auth: plain tokens (``add_token``), App JWTs signed with ``fake.private_key`` for ``fake.app_id``
 (``/app/...`` endpoints), installation tokens minted by
 ``POST /app/installations/{id}/access_tokens``.
+The App manifest flow (github.com's new-App form, the code conversion) is in
+:mod:`tests.support.github_fake_manifest`.
 ``GET .../tarball/{ref}`` redirects to an archive path on the fake (``/_codeload/...``, standing in
 for GitHub's archive host, so neither validated nor authenticated). GET responses carry an ETag
 and answer 304 to a matching ``If-None-Match``. ``fail_next`` injects rate-limit or error
@@ -44,8 +46,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest
 
+from tests.support.github_fake_manifest import is_web, needs_no_credentials
 from tests.support.github_fake_routes import CODELOAD, ROUTES
-from tests.support.github_fake_state import BODY, WHO, Comment, Repo
+from tests.support.github_fake_state import BODY, RAW, WHO, Comment, Repo
 
 API_VERSION = "2022-11-28"
 _SLASH_PARAMS = re.compile(
@@ -99,6 +102,13 @@ class FakeGitHub:
         self.rate_reset_in = 3600.0  # seconds until X-RateLimit-Reset
         self.app_id = "4242"
         self.app_slug = "fluxbot"
+        # the App manifest flow (tests/support/github_fake_manifest.py)
+        self.manifest_posts: list[dict[str, Any]] = []
+        self.manifest_problems: list[str] = []
+        self.manifest_codes: dict[str, tuple[dict[str, Any], str]] = {}
+        self.manifest_webhook_secret = True
+        self.created_apps: list[dict[str, Any]] = []
+        self.hook_config: dict[str, Any] = {}
         self._key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private_key = self._key.private_bytes(
             serialization.Encoding.PEM,
@@ -317,7 +327,9 @@ class FakeGitHub:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         body = await request.read()
-        if request.path.startswith(CODELOAD):  # the archive host: not the API, no credentials
+        # the archive host and github.com's web pages: not the API, no credentials
+        if request.path.startswith(CODELOAD) or is_web(request.path):
+            request[RAW] = body
             with self.lock:
                 response = await handler(request)
                 self.requests.append((request.method, request.path, response.status))
@@ -351,6 +363,8 @@ class FakeGitHub:
                     headers=fault.headers,
                 )
             who = self.identity(request)
+            if who is None and needs_no_credentials(request.path):
+                who = Identity("anonymous", "User")
             if who is None:
                 self.requests.append((request.method, request.path, 401))
                 return web.json_response({"message": "Bad credentials"}, status=401)

@@ -32,6 +32,7 @@ def now_iso(at: float | None = None) -> str:
 FlatTree = dict[str, tuple[str, str]]  # path → (mode, blob sha)
 WHO: web.RequestKey[Any] = web.RequestKey("who", object)  # the authenticated Identity
 BODY: web.RequestKey[Any] = web.RequestKey("body", object)  # the decoded JSON body
+RAW: web.RequestKey[bytes] = web.RequestKey("raw", bytes)  # the body as sent (web forms)
 
 
 @dataclass

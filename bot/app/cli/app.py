@@ -19,6 +19,7 @@ from bot.core.errors import BotError
 # front (httpx, aiohttp, the renderer...) would cost each ``fluxbot`` call most of a second.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "action": ("bot.app.cli.action", "Run as the GitHub Action step (the container entrypoint)."),
+    "app": ("bot.app.cli.github_app", "Register the GitHub App: print its manifest, or create it."),
     "diff": ("bot.app.cli.diff", "Render the Flux objects a change affects and diff them."),
     "inspect": ("bot.app.cli.registry", "Show an image's digest, media type, platforms, source."),
     "plan": ("bot.app.cli.plan", "Find image references and the updates policies select."),
