@@ -20,6 +20,7 @@ import bisect
 import copy
 import hashlib
 import json
+import os
 import posixpath
 import tempfile
 import threading
@@ -221,8 +222,16 @@ class TreeRenderer:
         return copy.deepcopy(doc), list(notes)
 
     def _parent_doc(self, node: Node, parent: Node) -> tuple[dict[str, Any], list[str]] | None:
-        """``node`` from its parent's output; ``None`` to fall back to the file."""
+        """``node`` from its parent's output; ``None`` to fall back to the file.
+
+        The parent is built only when its build can differ from the file with the parent's
+        Flux fields applied in Python (:func:`effective_child`, exact for those): ``${...}``
+        in the child's spec, or a kustomization of the parent's build that patches, replaces
+        or renames. Otherwise building it would only cost time.
+        """
         if parent.label in self._resolving:  # a cycle: the files deploy each other
+            return None
+        if not self._parent_transforms(node, parent):
             return None
         self._resolving.add(parent.label)
         try:
@@ -239,6 +248,16 @@ class TreeRenderer:
             return doc, notes
         found = _match(node, built.objects)
         return None if found is None else (copy.deepcopy(dict(found)), [])
+
+    def _parent_transforms(self, node: Node, parent: Node) -> bool:
+        if "${" in json.dumps(node.ks.raw.get("spec") or {}, default=str):
+            return True
+        kustomize = self.graph.objects.kustomize
+        return any(
+            (kf := kustomize.get(posixpath.dirname(path))) is not None and kf.transforms
+            for path in parent.deploys
+            if posixpath.basename(path) in KUSTOMIZATION_FILES
+        )
 
     def resolve_graph(self) -> list[str]:
         """Re-read from its parent's build every Kustomization the parent can change
@@ -470,17 +489,17 @@ def _write_overlay(directory: Path, spec: Mapping[str, Any]) -> Callable[[], Non
 
 
 def _generated_resources(directory: Path) -> list[str]:
-    """What kustomize-controller lists when a path has no kustomization: manifests and sub-bases."""
+    """What kustomize-controller lists when a path has no kustomization: manifests and sub-bases
+    (a sub-directory with its own kustomization is one entry, not walked)."""
     found: list[str] = []
-    skip: list[Path] = []
-    for path in sorted(directory.rglob("*")):
-        if any(s in path.parents for s in skip):
+    for current, dirs, files in os.walk(directory):
+        here = Path(current)
+        dirs.sort()
+        if here != directory and any((here / n).is_file() for n in KUSTOMIZATION_FILES):
+            found.append(posixpath.join(".", str(here.relative_to(directory))))
+            dirs.clear()
             continue
-        if path.is_dir():
-            if any((path / n).is_file() for n in KUSTOMIZATION_FILES):
-                found.append(posixpath.join(".", str(path.relative_to(directory))))
-                skip.append(path)
-            continue
-        if path.suffix in (".yaml", ".yml"):
-            found.append(posixpath.join(".", str(path.relative_to(directory))))
-    return found
+        for name in sorted(files):
+            if name.endswith((".yaml", ".yml")):
+                found.append(posixpath.join(".", str((here / name).relative_to(directory))))
+    return sorted(found)

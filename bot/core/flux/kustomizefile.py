@@ -18,6 +18,15 @@ KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 _REMOTE = re.compile(
     r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@|(?:github|gitlab|bitbucket)\.(?:com|org)/)"
 )
+_TRANSFORMS = (
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "replacements",
+    "transformers",
+    "namePrefix",
+    "nameSuffix",
+)
 _RESOURCE_LISTS = ("resources", "bases", "generators", "transformers", "validators")
 _PATH_LISTS = (*_RESOURCE_LISTS, "components", "crds", "configurations", "patchesStrategicMerge")
 
@@ -91,6 +100,8 @@ class KustomizeFile:
     other_files: tuple[str, ...] = ()
     remote: tuple[str, ...] = ()  # URLs and remote bases (refused when rendering)
     outside: tuple[str, ...] = ()  # entries leaving the repository root (refused too)
+    # patches, replacements, transformers or name changes: may rewrite the objects it builds
+    transforms: bool = False
 
     @classmethod
     def parse(cls, doc: Any, path: str) -> KustomizeFile:
@@ -121,6 +132,7 @@ class KustomizeFile:
             other_files=tuple(others),
             remote=remote_references(doc),
             outside=outside_references(doc, "" if base == "." else base),
+            transforms=any(doc.get(name) for name in _TRANSFORMS),
         )
 
     @staticmethod
