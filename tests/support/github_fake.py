@@ -109,6 +109,8 @@ class FakeGitHub:
         self.manifest_webhook_secret = True
         self.created_apps: list[dict[str, Any]] = []
         self.hook_config: dict[str, Any] = {}
+        self.hook_deliveries: list[dict[str, Any]] = []  # newest first, as GitHub lists them
+        self.redelivered: list[int] = []  # ids POSTed to /app/hook/deliveries/{id}/attempts
         self._key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private_key = self._key.private_bytes(
             serialization.Encoding.PEM,

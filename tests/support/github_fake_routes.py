@@ -673,6 +673,30 @@ def app_installations(fake: FakeGitHub, request: web.Request) -> web.Response:
     )
 
 
+@route("GET", "/app/hook/deliveries")
+def hook_deliveries(fake: FakeGitHub, request: web.Request) -> web.Response:
+    """Newest first, cursor-paginated like GitHub (``cursor`` in the next Link)."""
+    _require_app(request)
+    per_page = int(request.query.get("per_page", "30"))
+    start = int(request.query.get("cursor", "0") or 0)
+    chunk = fake.hook_deliveries[start : start + per_page]
+    headers = {}
+    if start + per_page < len(fake.hook_deliveries):
+        query = {**request.query, "cursor": str(start + per_page)}
+        headers["Link"] = f'<{fake.url}{request.url.with_query(query).path_qs}>; rel="next"'
+    return _json(chunk, headers=headers)
+
+
+@route("POST", "/app/hook/deliveries/{id}/attempts")
+def redeliver(fake: FakeGitHub, request: web.Request) -> web.Response:
+    _require_app(request)
+    ident = int(request.match_info["id"])
+    if not any(d["id"] == ident for d in fake.hook_deliveries):
+        return _error(404, "Not Found")
+    fake.redelivered.append(ident)
+    return _json({}, 202)
+
+
 @route("POST", "/app/installations/{id}/access_tokens")
 def access_token(fake: FakeGitHub, request: web.Request) -> web.Response:
     _require_app(request)

@@ -27,6 +27,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "reconcile": ("bot.app.cli.reconcile", "Ask Flux to reconcile now and watch the rollout."),
     "run": ("bot.app.cli.plan", "Plan and write update branches and PRs on a forge."),
     "serve": ("bot.app.cli.serve", "Run the GitHub App / GitLab webhook server."),
+    "redeliver": ("bot.app.cli.redeliver", "Redeliver the GitHub App's failed webhook deliveries."),
     "tags": ("bot.app.cli.registry", "List an image's tags (after exclusions)."),
     "validate": ("bot.app.cli.policy", "Check a .fluxbot.yaml against the schema."),
 }
