@@ -25,9 +25,10 @@ from dataclasses import dataclass, replace
 
 from bot.core.config import Config, load_config
 from bot.core.errors import BotError
+from bot.core.lookups import LookupFailure
 from bot.core.model import Ignore
 from bot.core.plan.decide import decide, failed_images, settle
-from bot.core.plan.extract import extract
+from bot.core.plan.extract import Extracted, extract
 from bot.core.plan.group import group, unwritten, write
 from bot.core.plan.model import Digest, Plan, Planned, Problem, Tags
 from bot.jobs.context import Context, TagSource
@@ -110,6 +111,34 @@ async def plan(
         failed_images=failed_images(found, tags, problems),
         images_fetched=len(found.images),
         unresolved=found.unresolved,
+        failures=lookup_failures(found, tags),
+    )
+
+
+def lookup_failures(found: Extracted, tags: Mapping[str, Tags]) -> tuple[LookupFailure, ...]:
+    """One failure per repository whose tags could not be read, with the name as written and
+    every ``path:line`` that references it (sites and setter markers)."""
+    names: dict[str, set[str]] = {}
+    refs: dict[str, set[str]] = {}
+    for site in found.sites:
+        names.setdefault(site.fetch, set()).add(site.image)
+        refs.setdefault(site.fetch, set()).add(f"{site.path}:{site.line + 1}")
+    for key, mp in found.policies.items():
+        names.setdefault(mp.fetch, set()).add(mp.image)
+        for path, markers in found.markers.items():
+            for m in markers:
+                if m.policy == key:
+                    refs.setdefault(mp.fetch, set()).add(f"{path}:{m.line + 1}")
+    return tuple(
+        LookupFailure.of(
+            min(names.get(fetch, {fetch})),
+            fetch,
+            t.error_type or "BotError",
+            t.error,
+            refs.get(fetch, ()),
+        )
+        for fetch, t in sorted(tags.items())
+        if t.error is not None
     )
 
 
@@ -126,7 +155,7 @@ async def lookup_tags(
             # replaces Flux's default), so the client must not drop .sig tags first
             return Tags(tuple(await registry.tags(image)))
         except BotError as exc:
-            return Tags(error=str(exc))
+            return Tags(error=str(exc), error_type=type(exc).__name__)
         finally:
             done += 1
             if progress is not None:

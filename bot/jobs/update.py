@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.app.log import get_logger
 from bot.core.errors import BotError, ForgeError
+from bot.core.lookups import LookupFailure
 from bot.core.markers import PRMarker, closed_ignores, replace_marker
 from bot.core.model import Ignore, PRState, PullRequest, Update, UpdateGroup
 from bot.core.render.prbody import commit_message, pr_body, pr_title
@@ -72,9 +73,16 @@ class UpdateReport:
     problems: list[str] = field(default_factory=list)
     refs_seen: int = 0
     dry_run: bool = False
+    lookups: int = 0  # repositories looked up
+    failures: list[LookupFailure] = field(default_factory=list)
+
+    @property
+    def all_lookups_failed(self) -> bool:
+        return self.lookups > 0 and len(self.failures) >= self.lookups
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "failures": [f.to_json() for f in self.failures],
             "base": self.base,
             "base_sha": self.base_sha,
             "dry_run": self.dry_run,
@@ -132,6 +140,8 @@ async def run_update(ctx: Context) -> UpdateReport:
         problems=the_plan.messages,
         refs_seen=the_plan.refs_seen,
         dry_run=dry,
+        lookups=the_plan.images_fetched,
+        failures=list(the_plan.failures),
     )
     open_prs = {pr.branch: pr for pr in prs if pr.state is PRState.OPEN}
     open_count = len(open_prs)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -27,7 +27,8 @@ import click
 from bot.app.cli.app import echo_json, main, verbose_option
 from bot.app.forges import KINDS, open_forge
 from bot.app.settings import Settings, parse_mirrors
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, RegistryError
+from bot.core.lookups import LookupFailure, summary
 from bot.jobs.context import Context
 from bot.jobs.plan import CONFIG_FILES, Plan, load_tree_config
 from bot.jobs.update import UpdateReport, plan, run_update
@@ -128,6 +129,16 @@ def _with_registry_opts(fn: Callable[..., Any]) -> Callable[..., Any]:
     return verbose_option(fn)  # type: ignore[no-any-return]
 
 
+def failure_lines(failures: Sequence[LookupFailure], lookups: int) -> list[str]:
+    """The failed lookups, per image with the files referencing it (empty when none)."""
+    if not failures:
+        return []
+    lines = ["", f"{len(failures)} of {lookups} lookups failed:"]
+    for failure in failures:
+        lines += failure.lines()
+    return lines
+
+
 def format_plan(result: Plan) -> str:
     """The plan as text: groups, each update with file:line, old → new and why."""
     n = len(result.updates)
@@ -152,9 +163,12 @@ def format_plan(result: Plan) -> str:
             f"{len(result.unresolved)} references cannot be updated (untagged/templated);"
             " see --json",
         ]
-    if result.problems:
-        lines += ["", f"{len(result.problems)} problems:"]
-        lines += [f"  - {p}" for p in result.problems]
+    lines += failure_lines(result.failures, result.images_fetched)
+    shown = {f"{f.fetch}: {f.error}" for f in result.failures}
+    problems = [p for p in result.messages if p not in shown]
+    if problems:
+        lines += ["", f"{len(problems)} problems:"]
+        lines += [f"  - {p}" for p in problems]
     return "\n".join(lines)
 
 
@@ -178,6 +192,8 @@ def plan_command(
                 return await plan(tree, ctx, progress=progress, config=config, edits=False)
 
     result = asyncio.run(go())
+    if result.all_lookups_failed:  # an outage is an error, not an empty plan
+        raise RegistryError(summary(result.failures, result.images_fetched))
     if as_json:
         echo_json(result.to_json())
     else:
@@ -208,8 +224,11 @@ def format_report(report: UpdateReport) -> str:
             num = f"#{a.number} " if a.number is not None else ""
             why = f"  ({a.reason})" if a.reason else ""
             lines.append(f"{label:9} {num}{a.branch}: {a.title}{why}")
-    if report.problems:
-        lines += [f"{len(report.problems)} problems:"] + [f"  - {p}" for p in report.problems]
+    lines += failure_lines(report.failures, report.lookups)
+    shown = {f"{f.fetch}: {f.error}" for f in report.failures}
+    problems = [p for p in report.problems if p not in shown]
+    if problems:
+        lines += [f"{len(problems)} problems:"] + [f"  - {p}" for p in problems]
     return "\n".join(lines)
 
 
@@ -295,3 +314,5 @@ def run_command(
         echo_json(report.to_json())
     else:
         click.echo(format_report(report))
+    if report.all_lookups_failed:
+        raise RegistryError(summary(report.failures, report.lookups))

@@ -21,8 +21,8 @@ from bot.core.errors import ManifestError
 from bot.core.flux.objects import FluxObjects, ImagePolicy, ImageRepository
 from bot.core.ignores import canonical_image
 from bot.core.manifests import setters
+from bot.core.mirrors import mirror_image
 from bot.core.plan.model import Problem
-from bot.core.plan.sites import mirror_image
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from bot.core.lookups import LookupFailure
 from bot.core.manifests.refs import ImageRef
 from bot.core.model import Update, UpdateGroup
 from bot.core.plan.choose import Chooser
@@ -44,6 +45,7 @@ class Lookup(Generic[T]):
 
     value: T | None = None
     error: str | None = None
+    error_type: str | None = None  # the bot.core.errors class name, for the failure's cause
 
 
 Tags = Lookup[tuple[str, ...]]
@@ -115,6 +117,12 @@ class Plan:
     failed_images: frozenset[str] = frozenset()
     images_fetched: int = 0
     unresolved: tuple[str, ...] = ()
+    failures: tuple[LookupFailure, ...] = ()  # repositories whose tags could not be read
+
+    @property
+    def all_lookups_failed(self) -> bool:
+        """Nothing could be looked up at all (registry down, credentials wrong)."""
+        return self.images_fetched > 0 and len(self.failures) >= self.images_fetched
 
     @property
     def updates(self) -> list[Update]:
@@ -140,6 +148,7 @@ class Plan:
             ],
             "problems": self.messages,
             "unresolved": list(self.unresolved),
+            "failures": [f.to_json() for f in self.failures],
         }
 
 

@@ -1,13 +1,9 @@
 """The auto-detection extractor: image references the manifest scan finds, as planner sites.
 
 References carrying a setter marker of a known ImagePolicy are left to the marker path
-(:mod:`bot.core.plan.markers`). Registry mirrors map a registry host to another one, keeping the
-repository path, as containerd's ``hosts.toml`` mirrors do: ``{"docker.io": "mirror.local:5000"}``
-fetches ``nginx``'s tags from ``mirror.local:5000/library/nginx``; the manifests keep the name as
-written.
-
-    >>> mirror_image("nginx", {"docker.io": "127.0.0.1:5000"})
-    '127.0.0.1:5000/library/nginx'
+(:mod:`bot.core.plan.markers`). Registry mirrors (:mod:`bot.core.mirrors`, shared with ``tags``,
+``inspect`` and ``policy test``) decide where each site's tags are read; the manifests keep the
+name as written.
 """
 
 from __future__ import annotations
@@ -18,22 +14,8 @@ from bot.core.manifests.edits import Update as EditUpdate
 from bot.core.manifests.edits import apply_updates
 from bot.core.manifests.scan import scan
 from bot.core.manifests.sites import SiteKind
+from bot.core.mirrors import mirror_image
 from bot.core.plan.model import Found, Problem, Scope, Site
-from bot.core.reference import DOCKER_HUB, InvalidReference, is_docker_hub
-from bot.core.reference import parse as parse_reference
-
-
-def mirror_image(image: str, mirrors: Mapping[str, str]) -> str:
-    """The repository to ask for ``image``'s tags, with ``mirrors`` (host → host) applied."""
-    try:
-        ref = parse_reference(image)
-    except InvalidReference:
-        return image
-    host = DOCKER_HUB if ref.is_docker_hub else ref.registry
-    for source, target in mirrors.items():
-        if source == host or (is_docker_hub(source) and ref.is_docker_hub):
-            return f"{target.rstrip('/')}/{ref.api_repository}"
-    return ref.name
 
 
 def auto_sites(tree: Mapping[str, str], scope: Scope) -> Found:
@@ -61,7 +43,7 @@ def auto_sites(tree: Mapping[str, str], scope: Scope) -> Found:
             continue
         if not ref.tag or not ref.image or ref.kind is SiteKind.MARKER:
             continue
-        if chooser.skip(ref.image, ref.file):
+        if chooser.skip(ref.image, ref.file) or chooser.config.excluded_kind(ref.object_kind):
             continue
         sites.append(
             Site(
@@ -87,4 +69,4 @@ def apply_site_edits(text: str, edits: Sequence[tuple[Site, str, str | None]]) -
     return apply_updates(text, [EditUpdate(site.ref, tag, digest) for site, tag, digest in edits])
 
 
-__all__ = ["apply_site_edits", "auto_sites", "mirror_image"]
+__all__ = ["apply_site_edits", "auto_sites"]
