@@ -93,8 +93,10 @@ class ReceiverFake:
         if rec.type == "generic-hmac":
             return _valid_signature(request.headers.get("X-Signature", ""), body, rec.token)
         if rec.type == "github":
-            sig = request.headers.get("X-Hub-Signature-256") or request.headers.get(
-                "X-Hub-Signature", ""
+            sig = (
+                request.headers.get("X-Hub-Signature-256")
+                or request.headers.get("X-Hub-Signature")
+                or ""
             )
             if not _valid_signature(sig, body, rec.token):
                 return False

@@ -301,8 +301,8 @@ class FakeGitHub:
             path,
             args=dict(request.query),
             headers=headers,
-            data=body.decode() if body else None,
-            content_type=request.content_type if body else None,
+            data=body or None,
+            content_type=request.content_type if body else "application/json",
         )
         try:
             self.spec.validate_request(mock)
@@ -333,9 +333,9 @@ class FakeGitHub:
         if request.path.startswith(CODELOAD) or is_web(request.path):
             request[RAW] = body
             with self.lock:
-                response = await handler(request)
-                self.requests.append((request.method, request.path, response.status))
-                return response  # type: ignore[no-any-return]
+                archive: web.StreamResponse = await handler(request)
+                self.requests.append((request.method, request.path, archive.status))
+                return archive
         with self.lock:
             problem = self._validate(request, body)
             if problem:
@@ -373,7 +373,7 @@ class FakeGitHub:
             request[WHO] = who
             request[BODY] = json.loads(body) if body else None
             try:
-                response = await handler(request)
+                response: web.StreamResponse = await handler(request)
             except web.HTTPException as exc:
                 response = exc
             if (
@@ -383,7 +383,7 @@ class FakeGitHub:
             ):
                 etag = (
                     '"'
-                    + hashlib.sha1(response.body or b"", usedforsecurity=False).hexdigest()
+                    + hashlib.sha1(_bytes(response.body), usedforsecurity=False).hexdigest()
                     + '"'
                 )
                 if request.headers.get("If-None-Match") == etag:
@@ -435,8 +435,14 @@ class FakeGitHub:
             self._loop = None
 
 
+def _bytes(body: object) -> bytes:
+    """A response body as bytes (aiohttp's ``body`` may be a ``Payload``; ours never are)."""
+    return bytes(body) if isinstance(body, bytes | bytearray) else b""
+
+
 def _bind(fake: FakeGitHub, handler: Any) -> Any:
     async def bound(request: web.Request) -> web.StreamResponse:
-        return handler(fake, request)  # handlers are sync; the middleware holds fake.lock
+        response: web.StreamResponse = handler(fake, request)
+        return response  # handlers are sync; the middleware holds fake.lock
 
     return bound

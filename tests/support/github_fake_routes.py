@@ -499,6 +499,7 @@ def pull_files(fake: FakeGitHub, request: web.Request) -> web.Response:
     PR, the base as it was when merged: the merge commit's first parent)."""
     repo, pull = _pull(fake, request)
     head = pull.head_sha_closed or repo.refs.get(f"heads/{pull.head}")
+    base: str | None
     if pull.merged and pull.merge_commit_sha:
         base = repo.commits[pull.merge_commit_sha].parents[0]
     else:

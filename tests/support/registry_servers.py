@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlencode
 
 import aiohttp
@@ -63,7 +63,7 @@ class BackgroundServer:
     def build_app(self) -> web.Application:
         raise NotImplementedError
 
-    def start(self) -> Any:
+    def start(self) -> Self:
         ready = threading.Event()
         errors: list[BaseException] = []
 
