@@ -346,4 +346,4 @@ def test_diff_mode_puts_the_whole_diff_in_the_job_summary(
     assert "new-" + "b" * 900 + "99" in big and "old-" + "a" * 900 + "99" in big  # all of it
     assert "key099" not in fake.comments(REPO_NAME, 1)[0].body
     assert len(huge_summary.encode()) <= 1024 * 1024  # GitHub's step summary limit
-    assert "not shown (comment size limit)" in huge_summary  # says what the cap left out
+    assert "Left out (comment size limit): `ConfigMap/default/big`" in huge_summary
