@@ -239,20 +239,26 @@ class RegistryClient:
     # ------------------------------------------------------------------ manifests
 
     async def _manifest(self, ref: Reference, reference: str, method: str, what: str) -> Response:
+        resp = await self._manifest_request(ref, method, f"manifests/{reference}", what)
+        self._expect_ok(resp, ref, what)
+        return resp
+
+    async def _manifest_request(
+        self, ref: Reference, method: str, path: str, what: str, accept: str = protocol.ACCEPT
+    ) -> Response:
+        """One manifest-kind request; a GET counts against the pull budget (Docker Hub's)."""
         if method == "GET":
             self._http.check_pull_budget(ref.api_host, what)
-        resp = await self._http.request(
+        return await self._http.request(
             method,
-            self._url(ref, f"manifests/{reference}"),
+            self._url(ref, path),
             kind="manifest",
             host=ref.api_host,
             what=what,
             max_bytes=self.limits.manifest,
             scope=f"repository:{ref.api_repository}:pull",
-            headers={"Accept": protocol.ACCEPT},
+            headers={"Accept": accept},
         )
-        self._expect_ok(resp, ref, what)
-        return resp
 
     async def digest(self, image: str) -> str:
         """Content digest of the tag (or pinned digest) by HEAD, with every manifest type."""
@@ -303,8 +309,8 @@ class RegistryClient:
             annotations=protocol.merge_annotations(*sources),
         )
 
-    async def _blob(self, ref: Reference, digest: str) -> bytes:
-        what = f"config blob of {ref}"  # blob GETs are not pulls for Docker Hub's limit
+    async def _blob(self, ref: Reference, digest: str, what: str = "") -> bytes:
+        what = what or f"config blob of {ref}"  # blob GETs are not pulls for Docker Hub's limit
         resp = await self._http.request(
             "GET",
             self._url(ref, f"blobs/{digest}"),
@@ -324,7 +330,7 @@ class RegistryClient:
     async def document(self, image: str, reference: str, what: str) -> tuple[bytes, str] | None:
         """A manifest by tag or digest (signature, attestation, referrers index); None on 404."""
         ref = parse(image)
-        resp = await self._get_document(ref, f"manifests/{reference}", what, protocol.ACCEPT)
+        resp = await self._manifest_request(ref, "GET", f"manifests/{reference}", what)
         if resp.status == 404:
             return None
         self._expect_ok(resp, ref, what)
@@ -334,27 +340,18 @@ class RegistryClient:
         """The OCI 1.1 referrers index of ``digest``; None where the registry lacks the API."""
         ref = parse(image)
         what = f"referrers of {ref.name}@{digest[:19]}"
-        resp = await self._get_document(ref, f"referrers/{digest}", what, protocol.OCI_INDEX)
+        resp = await self._manifest_request(
+            ref, "GET", f"referrers/{digest}", what, protocol.OCI_INDEX
+        )
         if resp.status in (404, 405, 400):
             return None
         self._expect_ok(resp, ref, what)
         return resp.body
 
-    async def _get_document(self, ref: Reference, path: str, what: str, accept: str) -> Response:
-        return await self._http.request(
-            "GET",
-            self._url(ref, path),
-            kind="manifest",
-            host=ref.api_host,
-            what=what,
-            max_bytes=self.limits.manifest,
-            scope=f"repository:{ref.api_repository}:pull",
-            headers={"Accept": accept},
-        )
-
     async def blob(self, image: str, digest: str) -> bytes:
         """A blob by digest, checked against it (layers of signature manifests)."""
-        return await self._blob(parse(image), digest)
+        ref = parse(image)
+        return await self._blob(ref, digest, f"blob {digest[:19]} of {ref.name}")
 
     @staticmethod
     def _decode(ref: Reference, what: str, fn: Callable[[], Any]) -> Any:

@@ -57,7 +57,10 @@ async def collect(client: RegistryClient, image: str, *, platforms: bool = True)
     digest = "sha256:" + hashlib.sha256(body).hexdigest()
     out = [await collect_digest(client, name, digest)]
     if platforms:
-        doc = protocol.parse_manifest(body, content_type)
+        try:
+            doc = protocol.parse_manifest(body, content_type)
+        except protocol.ProtocolError as exc:
+            raise RegistryError(f"{ref.api_host}: manifest of {ref}: {exc}") from None
         for platform in doc.platforms:
             ev = await collect_digest(client, name, platform.digest, platform=str(platform))
             out.append(ev)
