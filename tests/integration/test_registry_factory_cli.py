@@ -62,10 +62,15 @@ def test_plan_authenticates_with_fluxbot_registry_auth(
     repo, image = fleet
     insecure = {"FLUXBOT_INSECURE_REGISTRIES": reg.host}
 
-    anonymous = _plan(repo, insecure)  # the registry wants a password: no update, a problem
-    assert _updates(anonymous) == []
-    assert anonymous["problems"] == [
-        f"{image}: {reg.host} requires credentials (Basic auth) and none are configured"
+    # the registry wants a password: the only lookup fails, so the plan exits 1 in one line
+    anonymous = CliRunner().invoke(
+        main,
+        ["plan", str(repo), "--json"],
+        env={"DOCKER_CONFIG": str(repo.parent / "no-docker-config"), **insecure},
+    )
+    assert anonymous.exit_code == 1, anonymous.output
+    assert anonymous.stderr.strip().splitlines() == [
+        f"error: 1 of 1 lookups failed: {reg.host} refused the credentials"
     ]
 
     auth = {reg.host: {"username": reg.username, "password": reg.password}}

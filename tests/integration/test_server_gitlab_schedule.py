@@ -44,7 +44,7 @@ def serve_one_round(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> lis
     monkeypatch.setattr(server, "_default_execute", capture)
     monkeypatch.setattr(web, "run_app", run_app)
     monkeypatch.setattr("bot.app.cli.serve.log_in_background", lambda: None)
-    monkeypatch.setattr("bot.app.log.configure", lambda debug=False: None)
+    monkeypatch.setattr("bot.app.log.configure", lambda debug=False, quiet=False: None)
     base = {k: "" for k in ("FLUXBOT_GITHUB_APP_ID", "FLUXBOT_GITHUB_PRIVATE_KEY", "GITHUB_TOKEN")}
     result = CliRunner().invoke(main, ["serve", "--port", "0"], env={**base, **env})
     assert result.exit_code == 0, result.output + repr(result.exception)

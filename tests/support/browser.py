@@ -12,9 +12,12 @@ Only loopback: the browser runs with a throwaway profile, no proxy, no first-run
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -130,11 +133,16 @@ class Page:
 async def start_browser() -> AsyncIterator[Page]:
     """Chromium with a fresh profile; yields its first tab."""
     binary = chromium()
-    with tempfile.TemporaryDirectory(prefix="fluxbot-chromium-") as profile:
+    # chromium's helpers (zygote, crashpad) can outlive the browser and keep writing to the
+    # profile: run it in its own process group and end the whole group.
+    with tempfile.TemporaryDirectory(
+        prefix="fluxbot-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         proc = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             port_file = Path(profile, "DevToolsActivePort")
@@ -153,9 +161,15 @@ async def start_browser() -> AsyncIterator[Page]:
                     await page.send("Page.enable")
                     yield page
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _end_group(proc)
+
+
+def _end_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the browser's process group, then SIGKILL whatever of it is left."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # helpers that outlived the browser
+    proc.wait()
